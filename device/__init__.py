@@ -1,0 +1,4 @@
+"""The on-device side of leaf-edge: LiteRT runtime, audio input and detection.
+
+Nothing in this package imports TensorFlow: a Raspberry Pi has only the runtime.
+"""

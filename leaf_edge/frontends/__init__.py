@@ -1,0 +1,22 @@
+"""Audio frontends: waveform ``[B, T]`` -> features ``[B, frames, n_filters]``.
+
+``make_frontend("leaf" | "leaf-log" | "mel", spec)`` builds one by name.
+"""
+
+from __future__ import annotations
+
+FRONTENDS = ("leaf", "leaf-log", "mel")
+
+
+def make_frontend(name: str, spec=None):
+    """A fresh frontend layer by name (each call builds new, unshared parameters)."""
+    from leaf_edge.frontends.leaf import Leaf
+    from leaf_edge.frontends.mel import MelFilterbanks
+
+    if name == "leaf":
+        return Leaf(spec)
+    if name == "leaf-log":
+        return Leaf(spec, compression="log")
+    if name == "mel":
+        return MelFilterbanks(spec)
+    raise ValueError(f"unknown frontend {name!r}; choose one of {', '.join(FRONTENDS)}")

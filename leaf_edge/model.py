@@ -1,0 +1,148 @@
+"""Model assembly: waveform -> frontend -> [frames, filters, 1] map -> classifier -> logits.
+
+Also what a trained model needs around it: saving and loading ``.keras`` files in safe mode
+(atomically), reading its labels and audio spec back, and re-estimating BatchNorm statistics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from leaf_edge.classifiers import make_classifier
+from leaf_edge.config import AudioSpec
+from leaf_edge.frontends import make_frontend
+
+
+@keras.saving.register_keras_serializable(package="leaf_edge")
+class LabelledLogits(keras.layers.Dense):
+    """The output layer: a Dense layer that also remembers its class names, in order."""
+
+    def __init__(self, labels: Sequence[str], **kw):
+        kw.pop("units", None)
+        super().__init__(units=len(labels), **kw)
+        self.labels = [str(label) for label in labels]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("units")
+        return {**config, "labels": self.labels}
+
+
+def build_model(
+    *,
+    frontend: str | keras.layers.Layer = "leaf",
+    classifier: str = "efficientnet-b0",
+    labels: Sequence[str],
+    spec: AudioSpec | None = None,
+) -> keras.Model:
+    """A Keras model mapping a waveform batch ``[B, clip_samples]`` to logits ``[B, len(labels)]``.
+
+    ``frontend`` is a name (``leaf``, ``leaf-log``, ``mel``) or a frontend layer; a layer
+    brings its own spec. The frontend's output goes through a per-frequency BatchNorm
+    (``feature_norm``) so that the classifier meets standardised features whatever the
+    frontend's scale: this replaces the ImageNet pixel preprocessing cut off EfficientNet.
+    """
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise ValueError(f"need at least two distinct labels, got {list(labels)}")
+    if isinstance(frontend, str):
+        frontend = make_frontend(frontend, spec or AudioSpec())
+    spec = frontend.spec
+    waveform = keras.Input(shape=(spec.clip_samples,), name="waveform")
+    features = frontend(waveform)
+    image = keras.layers.Reshape((spec.n_frames, spec.n_filters, 1), name="add_channel")(features)
+    image = keras.layers.BatchNormalization(axis=2, name="feature_norm")(image)
+    embedding = make_classifier(classifier, (spec.n_frames, spec.n_filters, 1))(image)
+    logits = LabelledLogits(labels, name="logits")(embedding)
+    return keras.Model(waveform, logits, name=f"{frontend.name}_{classifier.replace('-', '_')}")
+
+
+def model_labels(model: keras.Model) -> list[str]:
+    """The class names of a model built by :func:`build_model`."""
+    return list(model.get_layer("logits").labels)
+
+
+def model_frontend(model: keras.Model) -> keras.layers.Layer:
+    """The frontend layer (the layer right after the waveform input)."""
+    return model.layers[1]
+
+
+def model_spec(model: keras.Model) -> AudioSpec:
+    """The audio spec the model was built for."""
+    return model_frontend(model).spec
+
+
+def _all_layers(layer) -> Iterator[keras.layers.Layer]:
+    yield layer
+    for child in getattr(layer, "layers", []):
+        if child is not layer:
+            yield from _all_layers(child)
+
+
+@contextlib.contextmanager
+def dropout_disabled(model: keras.Model):
+    """Within the block, training-mode calls run with every Dropout rate at zero."""
+    dropouts = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.Dropout)]
+    rates = [layer.rate for layer in dropouts]
+    try:
+        for layer in dropouts:
+            layer.rate = 0.0
+        yield
+    finally:
+        for layer, rate in zip(dropouts, rates, strict=True):
+            layer.rate = rate
+
+
+def reestimate_batchnorm(model: keras.Model, batches: Iterable[np.ndarray]) -> int:
+    """Replace every BatchNorm's moving statistics by their exact average over ``batches``.
+
+    Short runs on small data leave the moving averages (momentum 0.99) far from the
+    statistics the trained weights produce, and the model sits at chance in inference mode.
+    Here each layer's moving mean and variance become the mean of the batch statistics it
+    sees in training mode (dropout off) over the given batches. Returns the batch count.
+    """
+    norms = [
+        layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    momenta = [layer.momentum for layer in norms]
+    count = 0
+    try:
+        with dropout_disabled(model):
+            for count, batch in enumerate(batches, start=1):
+                for layer in norms:
+                    layer.momentum = (count - 1) / count  # running mean of batch statistics
+                model(batch, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+    if count == 0:
+        raise ValueError("reestimate_batchnorm needs at least one batch")
+    return count
+
+
+def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
+    """Save to ``.keras`` atomically: a temporary file in the same folder, then a rename."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"model files end in .keras, got {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_model(path: str | os.PathLike) -> keras.Model:
+    """Load a ``.keras`` model written by :func:`save_model`, with Keras' safe mode on."""
+    return keras.saving.load_model(path, safe_mode=True)

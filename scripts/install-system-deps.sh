@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages leaf-edge needs, if any are missing (apt-get, as root or via sudo).
+#   libportaudio2  PortAudio, which sounddevice opens microphones through
+#   libsndfile1    the codec library behind soundfile (WAV/FLAC reading and writing)
+set -euo pipefail
+
+packages=(libportaudio2 libsndfile1)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+  echo "leaf-edge: please install these system packages: ${missing[*]}" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "Installing system packages: ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
