@@ -95,3 +95,28 @@ def test_optimizer_steps_keep_gabor_parameters_in_range(golden):
     low, high = gabor.sigma_bounds(401)
     assert kernel[:, 0].min() >= 0 and kernel[:, 0].max() <= math.pi
     assert kernel[:, 1].min() >= low - 1e-4 and kernel[:, 1].max() <= high + 1e-3
+
+
+def test_pooling_gradient_equals_autodiff_of_the_plain_formulation():
+    """The hand-written width gradient agrees with TensorFlow's own depthwise gradient."""
+    from leaf_edge.frontends import pooling
+
+    rng = np.random.default_rng(5)
+    energies = tf.constant(rng.uniform(0, 1, (2, LENGTH, 6)), tf.float32)
+    widths = tf.Variable(np.array([0.0, 0.05, 0.2, 0.4, 0.5, 0.7], np.float32))
+
+    def plain(e, w):
+        kernel = pooling.gaussian_windows(w, 401)[tf.newaxis, :, :, tf.newaxis]
+        return tf.nn.depthwise_conv2d(e[:, tf.newaxis], kernel, (1, 160, 160, 1), "SAME")[:, 0]
+
+    def gradients(fn):
+        with tf.GradientTape() as tape:
+            tape.watch(energies)
+            loss = tf.reduce_sum(tf.sin(fn(energies, widths)))
+        return tape.gradient(loss, [energies, widths])
+
+    ours = gradients(lambda e, w: pooling.gaussian_pool(e, w, 401, 160))
+    for mine, theirs in zip(ours, gradients(plain), strict=True):
+        theirs = theirs.numpy()
+        np.testing.assert_allclose(mine.numpy(), theirs, atol=1e-5 * np.abs(theirs).max())
+    assert ours[1].numpy()[0] == 0 and ours[1].numpy()[-1] == 0  # clipped widths get no gradient

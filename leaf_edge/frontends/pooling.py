@@ -18,22 +18,53 @@ def width_bounds(window_size: int) -> tuple[float, float]:
     return 2.0 / window_size, WIDTH_MAX
 
 
-def gaussian_windows(widths: tf.Tensor, window_size: int) -> tf.Tensor:
-    """Windows ``[W, n]`` for widths of any shape holding n values (reference: (1, 1, n, 1))."""
-    low, high = width_bounds(window_size)
-    widths = tf.clip_by_value(tf.reshape(widths, [1, -1]), low, high)
+def _windows(widths: tf.Tensor, window_size: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Windows ``[W, n]`` for in-range widths ``[n]``, and their derivative by the width."""
     half = 0.5 * (window_size - 1)
-    t = tf.range(window_size, dtype=widths.dtype)[:, tf.newaxis]
-    return tf.exp(-0.5 * ((t - half) / (widths * half)) ** 2)
+    offset = (tf.range(window_size, dtype=widths.dtype)[:, tf.newaxis] - half) / half
+    ratio_squared = (offset / widths) ** 2
+    windows = tf.exp(-0.5 * ratio_squared)
+    return windows, windows * ratio_squared / widths
+
+
+def clipped_widths(widths: tf.Tensor, window_size: int) -> tf.Tensor:
+    """Widths of any shape holding n values (reference: (1, 1, n, 1)) -> clipped ``[n]``."""
+    low, high = width_bounds(window_size)
+    return tf.clip_by_value(tf.reshape(widths, [-1]), low, high)
+
+
+def gaussian_windows(widths: tf.Tensor, window_size: int) -> tf.Tensor:
+    """The pooling windows ``[W, n]`` (peak 1, not normalised)."""
+    return _windows(clipped_widths(widths, window_size), window_size)[0]
 
 
 def gaussian_pool(
     energies: tf.Tensor, widths: tf.Tensor, window_size: int, stride: int
 ) -> tf.Tensor:
-    """Depthwise Gaussian pooling of ``[B, T, n]`` -> ``[B, ceil(T/stride), n]`` (TF 'SAME')."""
-    windows = gaussian_windows(widths, window_size)
-    kernel = windows[tf.newaxis, :, :, tf.newaxis]  # [1, W, n, 1]
-    pooled = tf.nn.depthwise_conv2d(
-        energies[:, tf.newaxis, :, :], kernel, strides=(1, stride, stride, 1), padding="SAME"
-    )
-    return pooled[:, 0, :, :]
+    """Depthwise Gaussian pooling of ``[B, T, n]`` -> ``[B, ceil(T/stride), n]`` (TF 'SAME').
+
+    The gradient by the widths is computed as one more strided pooling with the windows'
+    derivative (n numbers), not through the [W, n] kernel: TensorFlow's generic depthwise
+    filter gradient for a 401-tap, stride-160 kernel costs more than the rest of the pooling.
+    """
+    strides = (1, stride, stride, 1)
+
+    def pool(x, kernel):
+        return tf.nn.depthwise_conv2d(x, kernel[tf.newaxis, :, :, tf.newaxis], strides, "SAME")
+
+    @tf.custom_gradient
+    def pooled(energies, widths):
+        windows, d_windows = _windows(widths, window_size)
+        images = energies[:, tf.newaxis, :, :]
+        output = pool(images, windows)
+
+        def gradient(upstream):
+            d_energies = tf.nn.depthwise_conv2d_backprop_input(
+                tf.shape(images), windows[tf.newaxis, :, :, tf.newaxis], upstream, strides, "SAME"
+            )
+            d_widths = tf.reduce_sum(upstream * pool(images, d_windows), axis=[0, 1, 2])
+            return d_energies[:, 0], d_widths
+
+        return output, gradient
+
+    return pooled(energies, clipped_widths(widths, window_size))[:, 0, :, :]
