@@ -89,35 +89,3 @@ def squared_modulus(interleaved: tf.Tensor) -> tf.Tensor:
     pairs = tf.reshape(interleaved, tf.concat([shape[:-1], [interleaved.shape[-1] // 2, 2]], 0))
     return tf.reduce_sum(tf.square(pairs), axis=-1)
 
-
-def fft_size(length: int) -> int:
-    """The smallest 2^a 3^b 5^c 7^d >= length (fast FFT sizes)."""
-    size = length
-    while True:
-        rest = size
-        for prime in (2, 3, 5, 7):
-            while rest % prime == 0:
-                rest //= prime
-        if rest == 1:
-            return size
-        size += 1
-
-
-def gabor_energies_fft(waveform: tf.Tensor, params: tf.Tensor, window_size: int) -> tf.Tensor:
-    """``squared_modulus(gabor_conv(...))`` computed by FFT: ``[B, T]`` -> ``[B, T, n]``.
-
-    The same cross-correlation with 'SAME' padding, as a product of spectra over
-    N >= T + W - 1 points (no wrap-around reaches the kept samples). About 10x fewer
-    operations than the stride-1 direct convolution, which matters for training on CPUs.
-    """
-    length = waveform.shape[-1]
-    size = fft_size(length + window_size - 1)
-    kernel = interleaved_kernel(params, window_size)[:, 0, :]  # [W, 2n]
-    kernel_spectrum = tf.signal.rfft(tf.transpose(kernel), fft_length=[size])  # [2n, F]
-    signal_spectrum = tf.signal.rfft(waveform, fft_length=[size])[:, tf.newaxis, :]  # [B, 1, F]
-    circular = tf.signal.irfft(signal_spectrum * tf.math.conj(kernel_spectrum), fft_length=[size])
-    left = (window_size - 1) // 2  # TF 'SAME' for stride 1: y[t] = r[t - left], wrapped
-    same = tf.concat([circular[:, :, size - left :], circular[:, :, : length - left]], axis=2)
-    n_filters = kernel.shape[1] // 2
-    pairs = tf.reshape(same, [-1, n_filters, 2, length])
-    return tf.transpose(tf.reduce_sum(tf.square(pairs), axis=2), [0, 2, 1])
