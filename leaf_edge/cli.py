@@ -7,6 +7,7 @@ Loading them lazily keeps ``leaf-edge --help`` instant and lets a device-only in
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 import click
@@ -15,8 +16,29 @@ from leaf_edge import __version__
 
 # name -> "module:attribute" of a click command
 COMMANDS = {
+    "data": "leaf_edge.commands:data",
+    "train": "leaf_edge.commands:train",
+    "evaluate": "leaf_edge.commands:evaluate",
     "demo": "device.cli:demo",
 }
+
+# Failures that are the user's to fix: shown as one line, exit status 1, no traceback.
+USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, PermissionError, RuntimeError)
+
+
+def user_errors(command):
+    """Turn expected exceptions of a command into a one-line error and a non-zero exit."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except USER_ERRORS as error:
+            raise click.ClickException(str(error) or type(error).__name__) from None
+
+    return wrapper
 
 
 class LazyGroup(click.Group):

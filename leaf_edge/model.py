@@ -41,11 +41,13 @@ def build_model(
     classifier: str = "efficientnet-b0",
     labels: Sequence[str],
     spec: AudioSpec | None = None,
+    spec_augment: keras.layers.Layer | None = None,
 ) -> keras.Model:
     """A Keras model mapping a waveform batch ``[B, clip_samples]`` to logits ``[B, len(labels)]``.
 
     ``frontend`` is a name (``leaf``, ``leaf-log``, ``mel``) or a frontend layer; a layer
-    brings its own spec. The frontend's output goes through a per-frequency BatchNorm
+    brings its own spec. ``spec_augment`` is an optional training-only layer on the features
+    (:class:`leaf_edge.data.augment.SpecAugment`). The frontend's output goes through a per-frequency BatchNorm
     (``feature_norm``) so that the classifier meets standardised features whatever the
     frontend's scale: this replaces the ImageNet pixel preprocessing cut off EfficientNet.
     """
@@ -56,6 +58,8 @@ def build_model(
     spec = frontend.spec
     waveform = keras.Input(shape=(spec.clip_samples,), name="waveform")
     features = frontend(waveform)
+    if spec_augment is not None:
+        features = spec_augment(features)
     image = keras.layers.Reshape((spec.n_frames, spec.n_filters, 1), name="add_channel")(features)
     image = keras.layers.BatchNormalization(axis=2, name="feature_norm")(image)
     embedding = make_classifier(classifier, (spec.n_frames, spec.n_filters, 1))(image)

@@ -1,0 +1,154 @@
+"""The training-side commands: ``leaf-edge data``, ``train`` and ``evaluate``.
+
+Thin click wrappers: they parse options, call the library and turn expected failures into
+one-line errors. TensorFlow is imported only when a command runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import click
+
+from leaf_edge.cli import user_errors
+
+
+@click.group()
+def data() -> None:
+    """Make data sets offline."""
+
+
+@data.command("keywords")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--speakers", default=800, show_default=True, help="Synthetic speakers (12 words each).")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", type=int, help="Processes (default: every core).")
+@click.option(
+    "--engines",
+    default="espeak-ng,flite,festival",
+    show_default=True,
+    help="TTS engines to use, comma-separated.",
+)
+@user_errors
+def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: str) -> None:
+    """Generate the built-in 12-label keyword set (Speech Commands layout) into OUT.
+
+    \b
+    Example:
+      leaf-edge data keywords data/keywords
+      leaf-edge data keywords data/small --speakers 60
+    """
+    from leaf_edge.data.synth import KeywordSetConfig, generate_keywords
+
+    chosen = tuple(e.strip() for e in engines.split(",") if e.strip())
+    defaults = KeywordSetConfig()
+    shares = tuple(defaults.engine_shares[defaults.engines.index(e)] for e in chosen if e in defaults.engines)
+    if len(shares) != len(chosen):
+        raise click.BadParameter(f"choose from {', '.join(defaults.engines)}", param_hint="--engines")
+    config = dataclasses.replace(defaults, speakers=speakers, seed=seed, engines=chosen, engine_shares=shares)
+    summary = generate_keywords(out, config, workers)
+    dropped = summary["dropped"]
+    reasons = ", ".join(f"{n} {why}" for why, n in dropped["by_reason"].items()) or "none"
+    click.echo(
+        f"{out}: {sum(summary['clips'].values())} clips ("
+        + ", ".join(f"{s} {n}" for s, n in summary["clips"].items())
+        + f") from {sum(summary['speakers'].values())} speakers in {summary['seconds_to_generate']} s; "
+        f"dropped {dropped['total']} ({reasons})"
+    )
+
+
+def _csv(value: str | None) -> tuple[str, ...] | None:
+    return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
+
+
+@click.command()
+@click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
+@click.option("--out", "run", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
+@click.option("--frontend", type=click.Choice(["leaf", "leaf-log", "mel"]), default="leaf", show_default=True)
+@click.option("--classifier", type=click.Choice(["efficientnet-b0"]), default="efficientnet-b0", show_default=True)
+@click.option("--epochs", default=30, show_default=True)
+@click.option("--batch-size", default=32, show_default=True)
+@click.option("--lr", "learning_rate", default=1e-3, show_default=True)
+@click.option("--seed", default=0, show_default=True)
+@click.option("--keywords", help="Comma-separated keywords; other words become _unknown_.")
+@click.option("--clip-seconds", default=1.0, show_default=True)
+@click.option("--sample-rate", default=16000, show_default=True)
+@click.option("--n-filters", default=40, show_default=True)
+@click.option("--augment/--no-augment", default=True, show_default=True, help="All augmentation.")
+@click.option("--noise/--no-noise", default=True, help="Background noise at random SNR.")
+@click.option("--rooms/--no-rooms", default=True, help="Simulated room reverberation.")
+@click.option("--speed/--no-speed", default=True, help="Speed change and time shift.")
+@click.option("--gain/--no-gain", default=True, help="Random gain.")
+@click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
+@click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
+@user_errors
+def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate, seed, keywords,
+          clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
+          distribute) -> None:  # fmt: skip
+    """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
+
+    Interrupted runs resume from their last finished epoch when the same command is rerun.
+
+    \b
+    Example:
+      leaf-edge train data/keywords --out runs/leaf
+      leaf-edge train data/keywords --frontend mel --out runs/mel
+    """
+    from leaf_edge.config import AudioSpec
+    from leaf_edge.data.augment import AugmentConfig
+    from leaf_edge.train import TrainConfig
+    from leaf_edge.train import train as run_training
+
+    if not augment:
+        aug = AugmentConfig.off()
+    else:
+        aug = dataclasses.replace(
+            AugmentConfig(),
+            noise_prob=AugmentConfig.noise_prob if noise else 0.0,
+            room_prob=AugmentConfig.room_prob if rooms else 0.0,
+            speed_prob=AugmentConfig.speed_prob if speed else 0.0,
+            shift_ms=AugmentConfig.shift_ms if speed else 0.0,
+            gain_db=AugmentConfig.gain_db if gain else (0.0, 0.0),
+            spec_augment=specaugment,
+        )
+    config = TrainConfig(
+        data=str(data_dir.resolve()),
+        frontend=frontend,
+        classifier=classifier,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        seed=seed,
+        keywords=_csv(keywords),
+        spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters),
+        augment=aug,
+        distribute=distribute,
+    )
+    started = time.monotonic()
+    run_training(config, run, log=click.echo)
+    click.echo(f"done in {time.monotonic() - started:.0f} s")
+
+
+@click.command()
+@click.argument("run", type=click.Path(path_type=Path))
+@click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
+@click.option("--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@user_errors
+def evaluate(run: Path, data_dir: Path, split: str, as_json: bool) -> None:
+    """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA.
+
+    Writes RUN/eval-SPLIT/: confusion.png, filters.png (learned Gabor filters against their mel
+    initialisation) and spectrograms.png (LEAF vs mel on one example).
+
+    \b
+    Example:
+      leaf-edge evaluate runs/leaf data/keywords
+    """
+    from leaf_edge.evaluate import evaluate_run, format_report
+
+    report = evaluate_run(run, data_dir, split)
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))

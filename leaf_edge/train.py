@@ -1,0 +1,284 @@
+"""Training: a folder data set -> RUN/ with the best model, metrics and logs; resumable.
+
+RUN/ holds::
+
+    config.json     the exact configuration (a rerun with other options is refused)
+    backup/         the last finished epoch (weights, optimizer, epoch), for resuming
+    best.keras      the best epoch by validation accuracy, saved atomically
+    model.keras     best.keras with BatchNorm statistics re-estimated: the trained model
+    metrics.json    per-epoch history, final accuracies, data set summary
+    logs/           TensorBoard logs
+
+Kill a run at any point and start the same command again: it continues from the last
+finished epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from leaf_edge.config import AudioSpec
+from leaf_edge.data.augment import AugmentConfig, SpecAugment, augment_batch, make_rooms
+from leaf_edge.data.folders import DataError, LoadedSplit, index_folder, load_split, read_audio
+from leaf_edge.model import build_model, load_model, reestimate_batchnorm, save_model
+
+BN_REESTIMATION_BATCHES = 50
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that decides what a training run produces."""
+
+    data: str
+    frontend: str = "leaf"
+    classifier: str = "efficientnet-b0"
+    epochs: int = 30
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 0
+    keywords: tuple[str, ...] | None = None
+    spec: AudioSpec = field(default_factory=AudioSpec)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    distribute: bool = False
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        values = dict(values)
+        values["spec"] = AudioSpec(**values["spec"])
+        augment = {k: tuple(v) if isinstance(v, list) else v for k, v in values["augment"].items()}
+        values["augment"] = AugmentConfig(**augment)
+        if values.get("keywords") is not None:
+            values["keywords"] = tuple(values["keywords"])
+        return cls(**values)
+
+
+def write_json(path: Path, data) -> None:
+    """Write JSON atomically (temporary file in the same folder, then rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def prepare_run(run: Path, config: TrainConfig) -> bool:
+    """Create RUN/ or check it belongs to this configuration. True when resuming."""
+    config_path = run / "config.json"
+    if config_path.exists():
+        previous = json.loads(config_path.read_text())
+        if previous != config.to_dict():
+            changed = sorted(k for k in previous if previous[k] != config.to_dict().get(k))
+            raise DataError(
+                f"{run} was started with other options ({', '.join(changed)} differ); "
+                "rerun with the same options to resume, or choose another --out"
+            )
+        return True
+    if run.exists() and any(run.iterdir()):
+        raise DataError(f"{run} exists, is not empty and is not a leaf-edge run")
+    run.mkdir(parents=True, exist_ok=True)
+    write_json(config_path, config.to_dict())
+    return False
+
+
+def _strategy(config: TrainConfig) -> tf.distribute.Strategy:
+    if not config.distribute:
+        return tf.distribute.get_strategy()
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy()
+
+
+def _is_chief(strategy: tf.distribute.Strategy) -> bool:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
+
+
+def training_dataset(split: LoadedSplit, config: TrainConfig, rooms, noise_bank) -> tf.data.Dataset:
+    """Shuffled, batched, augmented on the fly; repeats forever (steps per epoch are fixed)."""
+    dataset = tf.data.Dataset.from_tensor_slices((split.waves, split.labels))
+    dataset = dataset.shuffle(len(split.labels), seed=config.seed, reshuffle_each_iteration=True)
+    dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
+
+    def augment(waves, labels):
+        return augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank), labels
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2).with_options(options)
+
+
+def evaluation_dataset(split: LoadedSplit, batch_size: int) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices((split.waves, split.labels)).batch(batch_size)
+
+
+def _noise_bank(index, spec: AudioSpec):
+    noises = [read_audio(path, spec.sample_rate) for path in index.background]
+    noises = [n for n in noises if len(n) >= spec.clip_samples]
+    if not noises:
+        return None
+    length = min(len(n) for n in noises)
+    return tf.constant(np.stack([n[:length] for n in noises]))
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Keeps metrics.json and best.keras current after every epoch (both written atomically)."""
+
+    def __init__(self, run: Path, metrics: dict, write: bool):
+        super().__init__()
+        self.run, self.metrics, self.write = run, metrics, write
+        self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        entry = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self.started, 1)}
+        entry.update({k: float(v) for k, v in (logs or {}).items()})
+        history = [h for h in self.metrics["history"] if h["epoch"] <= epoch] + [entry]
+        self.metrics["history"] = history
+        best = self.metrics.get("best")
+        if best is None or entry["val_accuracy"] > best["val_accuracy"]:
+            self.metrics["best"] = {"epoch": epoch + 1, "val_accuracy": entry["val_accuracy"]}
+            if self.write:
+                save_model(self.model, self.run / "best.keras")
+        if self.write:
+            write_json(self.run / "metrics.json", self.metrics)
+
+
+def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        warmup_target=config.learning_rate,
+        warmup_steps=steps_per_epoch,
+        decay_steps=max(1, steps_per_epoch * (config.epochs - 1)),
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(schedule),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+
+
+def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print) -> dict:
+    """Train (or resume) a run; returns the final metrics.
+
+    ``verbose``: Keras' progress output; by default a bar on a terminal, a line per epoch in logs.
+    """
+    run = Path(run)
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() else 2
+    keras.utils.set_random_seed(config.seed)
+    strategy = _strategy(config)
+    chief = _is_chief(strategy)
+    # Workers other than the chief train in step but keep their files to themselves.
+    workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
+    resuming = prepare_run(workdir, config)
+    if resuming and (run / "model.keras").exists():
+        log(f"{run} is already trained; metrics in {run / 'metrics.json'}")
+        return json.loads((run / "metrics.json").read_text())
+
+    spec = config.spec
+    index = index_folder(config.data, config.keywords)
+    splits = {s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed) for s in ("train", "validation", "test")}
+    for name, split in splits.items():
+        if split.report():
+            log(f"{name}: {split.report()}")
+    if len(splits["train"].labels) < config.batch_size or not len(splits["validation"].labels):
+        raise DataError(
+            f"{config.data}: too little data ({len(splits['train'].labels)} training clips, "
+            f"{len(splits['validation'].labels)} validation clips)"
+        )
+    log(
+        f"labels: {', '.join(index.labels)}; clips: "
+        + ", ".join(f"{s} {len(v.labels)}" for s, v in splits.items())
+    )
+    rooms = tf.constant(make_rooms(config.augment.rooms, spec.sample_rate, config.seed)) if config.augment.room_prob else None
+    noise_bank = _noise_bank(index, spec) if config.augment.noise_prob else None
+    train_data = training_dataset(splits["train"], config, rooms, noise_bank)
+    steps = len(splits["train"].labels) // config.batch_size
+
+    with strategy.scope():
+        model = build_model(
+            frontend=config.frontend,
+            classifier=config.classifier,
+            labels=index.labels,
+            spec=spec,
+            spec_augment=SpecAugment() if config.augment.spec_augment else None,
+        )
+        _compile(model, config, steps)
+
+    previous = workdir / "metrics.json"
+    metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
+    metrics["data"] = {
+        "root": str(index.root),
+        "labels": index.labels,
+        "clips": {s: index.counts(s) for s in ("train", "validation", "test")},
+        "unreadable": {s: len(v.problems) for s, v in splits.items()},
+    }
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
+        EpochLog(workdir, metrics, write=chief),
+        keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
+    ]
+    model.fit(
+        train_data,
+        epochs=config.epochs,
+        steps_per_epoch=steps,
+        validation_data=evaluation_dataset(splits["validation"], config.batch_size),
+        callbacks=callbacks,
+        shuffle=False,  # the tf.data pipeline shuffles
+        verbose=verbose,
+    )
+    if not chief:
+        return metrics
+    return finish(run, config, splits, train_data, metrics, log)
+
+
+def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print) -> dict:
+    """best.keras -> BatchNorm statistics re-estimated -> model.keras, and final accuracies."""
+    model = load_model(run / "best.keras")
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+
+    def accuracy(split):
+        return float(model.evaluate(evaluation_dataset(splits[split], config.batch_size), verbose=0)[1])
+
+    before = accuracy("validation")
+    reestimate_batchnorm(model, (w for w, _ in train_data.take(BN_REESTIMATION_BATCHES)))
+    after = accuracy("validation")
+    if after < before:  # keep whichever statistics serve the validation set better
+        model = load_model(run / "best.keras")
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    metrics["final"] = {
+        "best_epoch": metrics["best"]["epoch"],
+        "validation_accuracy_before_bn_reestimation": before,
+        "validation_accuracy": max(before, after),
+        "bn_reestimated": after >= before,
+        "test_accuracy": accuracy("test") if len(splits["test"].labels) else None,
+        "seconds_per_epoch": float(np.median([h["seconds"] for h in metrics["history"]])),
+    }
+    save_model(model, run / "model.keras")
+    write_json(run / "metrics.json", metrics)
+    log(
+        f"validation accuracy {metrics['final']['validation_accuracy']:.4f}, test accuracy "
+        f"{metrics['final']['test_accuracy']}; model in {run / 'model.keras'}"
+    )
+    return metrics
+
