@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 
 import click
 
@@ -22,7 +23,8 @@ COMMANDS = {
     "demo": "device.cli:demo",
 }
 
-# Failures that are the user's to fix: shown as one line, exit status 1, no traceback.
+# Failures that are the user's to fix: shown as one line, exit status 1, no traceback
+# (set LEAF_EDGE_DEBUG=1 to see the traceback instead).
 USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, PermissionError, RuntimeError)
 
 
@@ -36,6 +38,8 @@ def user_errors(command):
         except click.ClickException:
             raise
         except USER_ERRORS as error:
+            if os.environ.get("LEAF_EDGE_DEBUG"):
+                raise
             raise click.ClickException(str(error) or type(error).__name__) from None
 
     return wrapper
@@ -59,3 +63,7 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="leaf-edge")
 def main() -> None:
     """Train LEAF audio classifiers, fold them into TFLite and run them on a Raspberry Pi."""
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,9 @@ def data() -> None:
 
 @data.command("keywords")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--speakers", default=800, show_default=True, help="Synthetic speakers (12 words each).")
+@click.option(
+    "--speakers", default=800, show_default=True, help="Synthetic speakers (12 words each)."
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--workers", type=int, help="Processes (default: every core).")
 @click.option(
@@ -45,18 +47,24 @@ def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: 
 
     chosen = tuple(e.strip() for e in engines.split(",") if e.strip())
     defaults = KeywordSetConfig()
-    shares = tuple(defaults.engine_shares[defaults.engines.index(e)] for e in chosen if e in defaults.engines)
+    shares = tuple(
+        defaults.engine_shares[defaults.engines.index(e)] for e in chosen if e in defaults.engines
+    )
     if len(shares) != len(chosen):
-        raise click.BadParameter(f"choose from {', '.join(defaults.engines)}", param_hint="--engines")
-    config = dataclasses.replace(defaults, speakers=speakers, seed=seed, engines=chosen, engine_shares=shares)
+        raise click.BadParameter(
+            f"choose from {', '.join(defaults.engines)}", param_hint="--engines"
+        )
+    config = dataclasses.replace(
+        defaults, speakers=speakers, seed=seed, engines=chosen, engine_shares=shares
+    )
     summary = generate_keywords(out, config, workers)
     dropped = summary["dropped"]
     reasons = ", ".join(f"{n} {why}" for why, n in dropped["by_reason"].items()) or "none"
     click.echo(
         f"{out}: {sum(summary['clips'].values())} clips ("
         + ", ".join(f"{s} {n}" for s, n in summary["clips"].items())
-        + f") from {sum(summary['speakers'].values())} speakers in {summary['seconds_to_generate']} s; "
-        f"dropped {dropped['total']} ({reasons})"
+        + f") from {sum(summary['speakers'].values())} speakers "
+        f"in {summary['seconds_to_generate']} s; dropped {dropped['total']} ({reasons})"
     )
 
 
@@ -66,9 +74,22 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 
 @click.command()
 @click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
-@click.option("--out", "run", required=True, type=click.Path(file_okay=False, path_type=Path), help="Run folder.")
-@click.option("--frontend", type=click.Choice(["leaf", "leaf-log", "mel"]), default="leaf", show_default=True)
-@click.option("--classifier", type=click.Choice(["efficientnet-b0"]), default="efficientnet-b0", show_default=True)
+@click.option(
+    "--out",
+    "run",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Run folder.",
+)
+@click.option(
+    "--frontend", type=click.Choice(["leaf", "leaf-log", "mel"]), default="leaf", show_default=True
+)
+@click.option(
+    "--classifier",
+    type=click.Choice(["efficientnet-b0"]),
+    default="efficientnet-b0",
+    show_default=True,
+)
 @click.option("--epochs", default=30, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--lr", "learning_rate", default=1e-3, show_default=True)
@@ -83,7 +104,9 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--speed/--no-speed", default=True, help="Speed change and time shift.")
 @click.option("--gain/--no-gain", default=True, help="Random gain.")
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
-@click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
+@click.option(
+    "--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG."
+)
 @user_errors
 def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
@@ -135,7 +158,9 @@ def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate
 @click.command()
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
-@click.option("--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True)
+@click.option(
+    "--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def evaluate(run: Path, data_dir: Path, split: str, as_json: bool) -> None:

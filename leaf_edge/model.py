@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from leaf_edge.atomic import atomic_path
 from leaf_edge.classifiers import make_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.frontends import make_frontend
@@ -47,9 +47,10 @@ def build_model(
 
     ``frontend`` is a name (``leaf``, ``leaf-log``, ``mel``) or a frontend layer; a layer
     brings its own spec. ``spec_augment`` is an optional training-only layer on the features
-    (:class:`leaf_edge.data.augment.SpecAugment`). The frontend's output goes through a per-frequency BatchNorm
-    (``feature_norm``) so that the classifier meets standardised features whatever the
-    frontend's scale: this replaces the ImageNet pixel preprocessing cut off EfficientNet.
+    (:class:`leaf_edge.data.augment.SpecAugment`). The features then go through a
+    per-frequency BatchNorm (``feature_norm``) so that the classifier meets standardised
+    features whatever the frontend's scale: this replaces the ImageNet pixel preprocessing cut
+    off EfficientNet.
     """
     if len(labels) < 2 or len(set(labels)) != len(labels):
         raise ValueError(f"need at least two distinct labels, got {list(labels)}")
@@ -131,22 +132,15 @@ def reestimate_batchnorm(model: keras.Model, batches: Iterable[np.ndarray]) -> i
 
 
 def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
-    """Save to ``.keras`` atomically: a temporary file in the same folder, then a rename."""
+    """Save to ``.keras`` atomically (a temporary file in the same folder, then a rename)."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model files end in .keras, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
 def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a ``.keras`` model written by :func:`save_model`, with Keras' safe mode on."""
-    return keras.saving.load_model(path, safe_mode=True)
+    return keras.saving.load_model(path, safe_mode=True, compile=False)

@@ -27,9 +27,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from leaf_edge.atomic import write_json
 from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, SpecAugment, augment_batch, make_rooms
 from leaf_edge.data.folders import DataError, LoadedSplit, index_folder, load_split, read_audio
+from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.model import build_model, load_model, reestimate_batchnorm, save_model
 
 BN_REESTIMATION_BATCHES = 50
@@ -63,15 +65,6 @@ class TrainConfig:
         if values.get("keywords") is not None:
             values["keywords"] = tuple(values["keywords"])
         return cls(**values)
-
-
-def write_json(path: Path, data) -> None:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
-        f.write("\n")
-    os.replace(tmp, path)
 
 
 def prepare_run(run: Path, config: TrainConfig) -> bool:
@@ -118,11 +111,15 @@ def training_dataset(split: LoadedSplit, config: TrainConfig, rooms, noise_bank)
     dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
 
     def augment(waves, labels):
-        return augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank), labels
+        return augment_batch(
+            waves, config.augment, config.spec.sample_rate, rooms, noise_bank
+        ), labels
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2).with_options(options)
+    return (
+        dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2).with_options(options)
+    )
 
 
 def evaluation_dataset(split: LoadedSplit, batch_size: int) -> tf.data.Dataset:
@@ -177,7 +174,9 @@ def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> N
     )
 
 
-def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print) -> dict:
+def train(
+    config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print
+) -> dict:
     """Train (or resume) a run; returns the final metrics.
 
     ``verbose``: Keras' progress output; by default a bar on a terminal, a line per epoch in logs.
@@ -185,8 +184,8 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     run = Path(run)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() else 2
+    strategy = _strategy(config)  # first: multi-worker collectives must exist before any op runs
     keras.utils.set_random_seed(config.seed)
-    strategy = _strategy(config)
     chief = _is_chief(strategy)
     # Workers other than the chief train in step but keep their files to themselves.
     workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
@@ -197,7 +196,10 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
 
     spec = config.spec
     index = index_folder(config.data, config.keywords)
-    splits = {s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed) for s in ("train", "validation", "test")}
+    splits = {
+        s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed)
+        for s in ("train", "validation", "test")
+    }
     for name, split in splits.items():
         if split.report():
             log(f"{name}: {split.report()}")
@@ -210,7 +212,11 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         f"labels: {', '.join(index.labels)}; clips: "
         + ", ".join(f"{s} {len(v.labels)}" for s, v in splits.items())
     )
-    rooms = tf.constant(make_rooms(config.augment.rooms, spec.sample_rate, config.seed)) if config.augment.room_prob else None
+    rooms = (
+        tf.constant(make_rooms(config.augment.rooms, spec.sample_rate, config.seed))
+        if config.augment.room_prob
+        else None
+    )
     noise_bank = _noise_bank(index, spec) if config.augment.noise_prob else None
     train_data = training_dataset(splits["train"], config, rooms, noise_bank)
     steps = len(splits["train"].labels) // config.batch_size
@@ -233,20 +239,27 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         "clips": {s: index.counts(s) for s in ("train", "validation", "test")},
         "unreadable": {s: len(v.problems) for s, v in splits.items()},
     }
-    callbacks = [
-        keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
-        EpochLog(workdir, metrics, write=chief),
-        keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
-    ]
-    model.fit(
-        train_data,
-        epochs=config.epochs,
-        steps_per_epoch=steps,
-        validation_data=evaluation_dataset(splits["validation"], config.batch_size),
-        callbacks=callbacks,
-        shuffle=False,  # the tf.data pipeline shuffles
-        verbose=verbose,
-    )
+    epoch_log = EpochLog(workdir, metrics, write=chief)
+    validation = evaluation_dataset(splits["validation"], config.batch_size)
+    if is_multi_worker(strategy):
+        fit_across_workers(
+            model, strategy, train_data, steps, config.epochs, validation, workdir, epoch_log, log
+        )
+    else:
+        callbacks = [
+            keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
+            epoch_log,
+            keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
+        ]
+        model.fit(
+            train_data,
+            epochs=config.epochs,
+            steps_per_epoch=steps,
+            validation_data=validation,
+            callbacks=callbacks,
+            shuffle=False,  # the tf.data pipeline shuffles
+            verbose=verbose,
+        )
     if not chief:
         return metrics
     return finish(run, config, splits, train_data, metrics, log)
@@ -255,17 +268,24 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
 def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print) -> dict:
     """best.keras -> BatchNorm statistics re-estimated -> model.keras, and final accuracies."""
     model = load_model(run / "best.keras")
-    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    model.compile(
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
 
     def accuracy(split):
-        return float(model.evaluate(evaluation_dataset(splits[split], config.batch_size), verbose=0)[1])
+        return float(
+            model.evaluate(evaluation_dataset(splits[split], config.batch_size), verbose=0)[1]
+        )
 
     before = accuracy("validation")
-    reestimate_batchnorm(model, (w for w, _ in train_data.take(BN_REESTIMATION_BATCHES)))
+    batches = min(BN_REESTIMATION_BATCHES, len(splits["train"].labels) // config.batch_size)
+    reestimate_batchnorm(model, (w for w, _ in train_data.take(batches)))
     after = accuracy("validation")
     if after < before:  # keep whichever statistics serve the validation set better
         model = load_model(run / "best.keras")
-        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+        model.compile(
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+        )
     metrics["final"] = {
         "best_epoch": metrics["best"]["epoch"],
         "validation_accuracy_before_bn_reestimation": before,
@@ -281,4 +301,3 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
         f"{metrics['final']['test_accuracy']}; model in {run / 'model.keras'}"
     )
     return metrics
-

@@ -2,9 +2,13 @@
 # Installs the Debian packages leaf-edge needs, if any are missing (apt-get, as root or via sudo).
 #   libportaudio2  PortAudio, which sounddevice opens microphones through
 #   libsndfile1    the codec library behind soundfile (WAV/FLAC reading and writing)
+#   espeak-ng, flite, festival + voices   text-to-speech engines for the built-in keyword set
 set -euo pipefail
 
-packages=(libportaudio2 libsndfile1)
+packages=(
+  libportaudio2 libsndfile1
+  espeak-ng flite festival festlex-cmu festlex-poslex festvox-kallpc16k festvox-kdlpc16k
+)
 
 missing=()
 for pkg in "${packages[@]}"; do

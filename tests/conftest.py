@@ -21,3 +21,27 @@ def golden():
         return np.load(GOLDEN_DIR / f"{stem}.npy")
 
     return load
+
+
+@pytest.fixture(scope="session")
+def tiny_keywords(tmp_path_factory) -> Path:
+    """A small built-in keyword set (all three engines), generated once per test session."""
+    from leaf_edge.data.synth import KeywordSetConfig, generate_keywords
+
+    out = tmp_path_factory.mktemp("data") / "keywords"
+    generate_keywords(out, KeywordSetConfig(speakers=20, background_seconds=5), progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_keywords, tmp_path_factory) -> Path:
+    """A LEAF + EfficientNetB0 run trained for two short epochs on the tiny keyword set."""
+    from leaf_edge.data.augment import AugmentConfig
+    from leaf_edge.train import TrainConfig, train
+
+    run = tmp_path_factory.mktemp("runs") / "leaf"
+    config = TrainConfig(
+        data=str(tiny_keywords), epochs=2, batch_size=16, augment=AugmentConfig(rooms=4)
+    )
+    train(config, run, verbose=0, log=lambda *_: None)
+    return run

@@ -88,4 +88,3 @@ def squared_modulus(interleaved: tf.Tensor) -> tf.Tensor:
     shape = tf.shape(interleaved)
     pairs = tf.reshape(interleaved, tf.concat([shape[:-1], [interleaved.shape[-1] // 2, 2]], 0))
     return tf.reduce_sum(tf.square(pairs), axis=-1)
-

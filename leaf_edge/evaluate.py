@@ -1,0 +1,201 @@
+"""Evaluation of a trained run: accuracy, per-class precision and recall, and the two pictures
+the LEAF paper shows (learned filters against their mel initialisation; LEAF vs mel features).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from leaf_edge.data.folders import DataError, index_folder, load_split  # noqa: E402
+from leaf_edge.frontends import gabor  # noqa: E402
+from leaf_edge.frontends.leaf import Leaf  # noqa: E402
+from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
+from leaf_edge.model import load_model, model_frontend, model_labels  # noqa: E402
+from leaf_edge.train import TrainConfig  # noqa: E402
+
+
+def load_run(run: Path):
+    """The trained model and configuration of a run folder, with clear errors."""
+    run = Path(run)
+    if not (run / "config.json").exists():
+        raise DataError(f"{run} is not a leaf-edge run (no config.json)")
+    if not (run / "model.keras").exists():
+        raise DataError(
+            f"{run} has not finished training (no model.keras); rerun its train command"
+        )
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    try:
+        model = load_model(run / "model.keras")
+    except Exception as error:  # Keras raises many kinds for a damaged file
+        raise DataError(f"{run / 'model.keras'} cannot be loaded: {error}") from None
+    return model, config
+
+
+def classification_report(labels: list[str], truth: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy, confusion matrix (rows: truth) and per-class precision/recall/support."""
+    n = len(labels)
+    confusion = np.zeros((n, n), int)
+    np.add.at(confusion, (truth, predicted), 1)
+    per_class = {}
+    for i, label in enumerate(labels):
+        predicted_as = confusion[:, i].sum()
+        support = confusion[i].sum()
+        per_class[label] = {
+            "precision": float(confusion[i, i] / predicted_as) if predicted_as else None,
+            "recall": float(confusion[i, i] / support) if support else None,
+            "support": int(support),
+        }
+    return {
+        "accuracy": float(np.trace(confusion) / max(1, confusion.sum())),
+        "examples": int(confusion.sum()),
+        "per_class": per_class,
+        "confusion": confusion.tolist(),
+    }
+
+
+def plot_confusion(labels, confusion, path: Path) -> None:
+    confusion = np.asarray(confusion)
+    rates = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(1 + 0.55 * len(labels), 0.8 + 0.5 * len(labels)))
+    ax.imshow(rates, cmap="Blues", vmin=0, vmax=1)
+    for (i, j), count in np.ndenumerate(confusion):
+        if count:
+            ax.text(
+                j,
+                i,
+                count,
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if rates[i, j] > 0.5 else "black",
+            )
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion (colour: share of the true class)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def gabor_frequencies(params: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centre frequency and bandwidth (full width at half maximum), both in Hz."""
+    centre = params[:, 0] * sample_rate / (2 * math.pi)
+    fwhm = 2 * gabor.SIGMA_RATIO / params[:, 1] * sample_rate / (2 * math.pi)
+    return centre, fwhm
+
+
+def plot_filters(leaf: Leaf, path: Path) -> dict:
+    """Learned Gabor filters against their mel initialisation; returns how far they moved."""
+    spec = leaf.spec
+    learned = leaf.gabor.constrained_kernel().numpy()
+    initial = gabor.mel_init_params(
+        spec.n_filters, spec.sample_rate, spec.min_freq, spec.max_freq
+    ).numpy()
+    (c_learned, b_learned), (c_init, b_init) = (
+        gabor_frequencies(p, spec.sample_rate) for p in (learned, initial)
+    )
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    index = np.arange(spec.n_filters)
+    ax.errorbar(
+        index - 0.15,
+        c_init,
+        yerr=b_init / 2,
+        fmt="o",
+        ms=3,
+        color="grey",
+        label="mel initialisation",
+    )
+    ax.errorbar(
+        index + 0.15, c_learned, yerr=b_learned / 2, fmt="o", ms=3, color="C3", label="learned"
+    )
+    ax.set_xlabel("filter")
+    ax.set_ylabel("centre frequency (Hz); bars: bandwidth (FWHM)")
+    ax.set_yscale("log")
+    ax.legend()
+    ax.set_title("LEAF Gabor filters")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return {
+        "median_centre_shift_hz": float(np.median(np.abs(c_learned - c_init))),
+        "median_bandwidth_ratio": float(np.median(b_learned / b_init)),
+    }
+
+
+def plot_spectrograms(frontend, wave: np.ndarray, title: str, path: Path) -> None:
+    """The trained frontend's features next to log-mel filterbanks of the same clip."""
+    spec = frontend.spec
+    panels = [("trained " + frontend.name, frontend(wave[None, :]).numpy()[0])]
+    panels.append(("log mel filterbanks", MelFilterbanks(spec)(wave[None, :]).numpy()[0]))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5), sharey=True)
+    for ax, (name, features) in zip(axes, panels, strict=True):
+        ax.imshow(features.T, origin="lower", aspect="auto", cmap="magma",
+                  extent=(0, len(wave) / spec.sample_rate, 0, spec.n_filters))  # fmt: skip
+        ax.set_title(name)
+        ax.set_xlabel("seconds")
+    axes[0].set_ylabel("filter")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def evaluate_run(run: Path, data: Path, split: str = "test") -> dict:
+    """Score a run on a split of a data set and write its pictures to RUN/eval-SPLIT/."""
+    run = Path(run)
+    model, config = load_run(run)
+    labels = model_labels(model)
+    index = index_folder(data, config.keywords)
+    if index.labels != labels:
+        raise DataError(f"{data} has labels {index.labels}, the model was trained on {labels}")
+    spec = config.spec
+    loaded = load_split(index, split, spec.sample_rate, spec.clip_samples, config.seed)
+    if not len(loaded.labels):
+        raise DataError(f"{data} has no readable clips in its {split} split")
+    scores = model.predict(loaded.waves, batch_size=64, verbose=0)
+    report = {"run": str(run), "data": str(data), "split": split}
+    report.update(classification_report(labels, loaded.labels, scores.argmax(axis=1)))
+    report["unreadable"] = len(loaded.problems)
+    out = run / f"eval-{split}"
+    out.mkdir(exist_ok=True)
+    plot_confusion(labels, report["confusion"], out / "confusion.png")
+    files = {"confusion": str(out / "confusion.png")}
+    frontend = model_frontend(model)
+    if isinstance(frontend, Leaf):
+        report["filters"] = plot_filters(frontend, out / "filters.png")
+        files["filters"] = str(out / "filters.png")
+    example = int(np.flatnonzero(loaded.labels == 0)[0]) if (loaded.labels == 0).any() else 0
+    plot_spectrograms(
+        frontend,
+        loaded.waves[example],
+        f"'{labels[loaded.labels[example]]}'",
+        out / "spectrograms.png",
+    )
+    files["spectrograms"] = str(out / "spectrograms.png")
+    report["files"] = files
+    return report
+
+
+def format_report(report: dict) -> str:
+    """The report as a small text table."""
+    lines = [
+        f"{report['split']} accuracy {report['accuracy']:.4f} on {report['examples']} clips"
+        + (f" ({report['unreadable']} unreadable skipped)" if report["unreadable"] else ""),
+        f"{'label':<12} {'precision':>9} {'recall':>7} {'support':>8}",
+    ]
+    for label, row in report["per_class"].items():
+        precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
+        recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
+        lines.append(f"{label:<12} {precision:>9} {recall:>7} {row['support']:>8}")
+    lines += [f"{name}: {path}" for name, path in report["files"].items()]
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""Augmentation on batches of waveforms and on features."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from leaf_edge.data.augment import (
+    AugmentConfig,
+    SpecAugment,
+    add_noise,
+    augment_batch,
+    make_rooms,
+    reverberate,
+    speed_and_shift,
+)
+
+RATE = 16000
+
+
+def tones(batch=8):
+    t = np.arange(RATE) / RATE
+    envelope = np.exp(-(((t - 0.5) / 0.1) ** 2))
+    return tf.constant(np.stack([0.5 * envelope * np.sin(2 * np.pi * 500 * t)] * batch), tf.float32)
+
+
+def test_everything_off_is_the_identity():
+    x = tones()
+    np.testing.assert_allclose(augment_batch(x, AugmentConfig.off(), RATE).numpy(), x.numpy(), atol=1e-6)
+
+
+def test_speed_and_shift_move_the_sound_and_change_its_pitch():
+    x = tones(64)
+    config = dataclasses.replace(AugmentConfig(), speed_prob=1.0, speed_range=(1.1, 1.1), shift_ms=0)
+    faster = speed_and_shift(x, config, RATE).numpy()
+    spectrum = np.abs(np.fft.rfft(faster[0]))
+    assert abs(np.fft.rfftfreq(RATE, 1 / RATE)[spectrum.argmax()] - 550) < 5
+    config = dataclasses.replace(AugmentConfig(), speed_prob=0.0, shift_ms=100)
+    centres = [np.argmax(np.abs(w)) for w in speed_and_shift(x, config, RATE).numpy()]
+    assert max(centres) - min(centres) > 400 and all(abs(c - 8000) <= 1700 for c in centres)
+
+
+def test_rooms_are_causal_and_start_with_the_direct_path():
+    rooms = make_rooms(6, RATE, seed=1)
+    assert rooms.shape == (6, RATE // 2)
+    assert np.all(rooms[:, 0] == 1.0) and np.isfinite(rooms).all()
+    assert np.all(np.abs(rooms[:, 1:]).max(axis=1) < 1.0)
+    x = tones()
+    wet = reverberate(x, tf.constant(rooms), prob=1.0).numpy()
+    assert wet.shape == x.shape
+    np.testing.assert_allclose(np.abs(wet).max(axis=1), np.abs(x.numpy()).max(axis=1), rtol=1e-5)
+    assert np.all(np.abs(wet - x.numpy()).max(axis=1) > 1e-3)
+
+
+def test_noise_is_mixed_at_the_asked_snr():
+    x = tones(200)
+    bank = tf.constant(np.random.default_rng(0).normal(0, 0.3, (3, 3 * RATE)), tf.float32)
+    config = dataclasses.replace(AugmentConfig(), noise_prob=1.0, snr_db=(10.0, 10.0))
+    noisy = add_noise(x, bank, config).numpy()
+    noise = noisy - x.numpy()
+    snr = 10 * np.log10(np.mean(x.numpy() ** 2, axis=1) / np.mean(noise**2, axis=1))
+    np.testing.assert_allclose(snr, 10.0, atol=0.1)
+
+
+def test_full_augmentation_stays_in_range_and_varies():
+    x = tones(32)
+    bank = tf.constant(np.random.default_rng(0).normal(0, 0.3, (2, 2 * RATE)), tf.float32)
+    out = augment_batch(x, AugmentConfig(), RATE, tf.constant(make_rooms(4, RATE, 0)), bank).numpy()
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0
+    assert len({round(float(np.abs(w).max()), 4) for w in out}) > 20
+
+
+def test_spec_augment_masks_only_in_training():
+    layer = SpecAugment(freq_masks=2, freq_width=5, time_masks=2, time_width=10)
+    features = tf.random.uniform([16, 100, 40], 1.0, 2.0)
+    np.testing.assert_array_equal(layer(features, training=False).numpy(), features.numpy())
+    masked = layer(features, training=True).numpy()
+    changed = masked != features.numpy()
+    assert changed.any()
+    assert changed.mean() < 0.5

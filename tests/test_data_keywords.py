@@ -1,0 +1,148 @@
+"""The built-in keyword data set: layout, manifest, speaker-disjoint splits, determinism."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+from click.testing import CliRunner
+
+from leaf_edge.cli import main
+from leaf_edge.data import synth
+from leaf_edge.data.folders import index_folder
+from leaf_edge.data.words import KEYWORDS, LABELS
+
+
+def manifest(root):
+    with open(root / "manifest.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_layout_is_speech_commands(tiny_keywords):
+    for keyword in KEYWORDS:
+        assert (tiny_keywords / keyword).is_dir()
+    assert list((tiny_keywords / "_background_noise_").glob("*.wav"))
+    index = index_folder(tiny_keywords)
+    assert index.labels == list(LABELS)
+    assert all(index.files[split] for split in ("train", "validation", "test"))
+
+
+def test_manifest_lists_every_clip_once_with_its_origin(tiny_keywords):
+    rows = manifest(tiny_keywords)
+    paths = [row["path"] for row in rows]
+    assert len(paths) == len(set(paths))
+    on_disk = {
+        str(p.relative_to(tiny_keywords))
+        for p in tiny_keywords.glob("*/*.wav")
+        if p.parent.name != "_background_noise_"
+    }
+    assert set(paths) == on_disk
+    engines = {row["engine"] for row in rows}
+    assert {"espeak-ng", "flite", "festival", "noise"} <= engines
+    for row in rows:
+        json.loads(row["settings"])
+        assert row["split"] in ("train", "validation", "test")
+        if row["engine"] != "noise":
+            assert row["text"] and row["voice"]
+
+
+def test_splits_are_speaker_disjoint_and_match_the_lists(tiny_keywords):
+    rows = manifest(tiny_keywords)
+    by_speaker = {}
+    for row in rows:
+        by_speaker.setdefault(row["speaker"], set()).add(row["split"])
+    assert all(len(splits) == 1 for splits in by_speaker.values())
+    for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
+        listed = set((tiny_keywords / name).read_text().split())
+        assert listed == {row["path"] for row in rows if row["split"] == split}
+
+
+def test_clips_are_one_second_of_unclipped_speech(tiny_keywords):
+    rows = [row for row in manifest(tiny_keywords) if row["engine"] != "noise"][:40]
+    for row in rows:
+        audio, rate = sf.read(tiny_keywords / row["path"])
+        assert rate == 16000 and audio.shape == (16000,)
+        assert 0.3 < np.abs(audio).max() < 0.99
+        assert 0.08 <= float(row["speech_seconds"]) <= 0.98
+
+
+def test_summary_counts_and_reports_drops(tiny_keywords):
+    summary = json.loads((tiny_keywords / "dataset.json").read_text())
+    assert sum(summary["clips"].values()) == len(manifest(tiny_keywords))
+    assert summary["dropped"]["total"] == sum(summary["dropped"]["by_reason"].values())
+    assert summary["speakers"] == {"espeak-ng": 10, "flite": 6, "festival": 4}
+
+
+def test_same_seed_same_data_set(tmp_path):
+    config = synth.KeywordSetConfig(speakers=4, background_seconds=2)
+    for name in ("a", "b"):
+        synth.generate_keywords(tmp_path / name, config, workers=2, progress=False)
+    assert (tmp_path / "a" / "manifest.csv").read_text() == (
+        tmp_path / "b" / "manifest.csv"
+    ).read_text()
+    for row in manifest(tmp_path / "a")[:10]:
+        assert (tmp_path / "a" / row["path"]).read_bytes() == (
+            tmp_path / "b" / row["path"]
+        ).read_bytes()
+    other = synth.plan_speakers(synth.KeywordSetConfig(speakers=4, seed=1))
+    assert [s.voice for s in other] != [s.voice for s in synth.plan_speakers(config)]
+
+
+def test_speech_checks_drop_bad_clips():
+    rate = 16000
+    assert synth.check_speech(np.zeros(rate, np.float32), rate, 0.98)[1] == "empty"
+    loud = np.sin(np.linspace(0, 2000, rate)).astype(np.float32) * 2
+    assert synth.check_speech(np.clip(loud, -1, 1), rate, 0.98)[1] == "clipped"
+    long_word = 0.5 * np.sin(np.linspace(0, 4000, 2 * rate)).astype(np.float32)
+    assert synth.check_speech(long_word, rate, 0.98)[1] == "too long for the clip"
+    word = np.zeros(rate, np.float32)
+    word[4000:8000] = 0.5 * np.sin(np.linspace(0, 700, 4000))
+    trimmed, verdict = synth.check_speech(word, rate, 0.98)
+    assert verdict == "ok" and 4000 <= len(trimmed) <= 4000 + 2 * rate // 50 + rate // 100
+
+
+def test_cli_generates_and_refuses_to_overwrite(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "kw"
+    result = runner.invoke(
+        main, ["data", "keywords", str(out), "--speakers", "3", "--engines", "flite"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "clips" in result.output and "dropped" in result.output
+    again = runner.invoke(main, ["data", "keywords", str(out), "--speakers", "3"])
+    assert again.exit_code == 1 and "not empty" in again.output
+    bad = runner.invoke(main, ["data", "keywords", str(tmp_path / "x"), "--engines", "sam"])
+    assert bad.exit_code == 2 and "--engines" in bad.output
+
+
+def test_missing_engine_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no TTS engine on the PATH
+    result = CliRunner().invoke(
+        main,
+        [
+            "data",
+            "keywords",
+            str(tmp_path / "kw"),
+            "--speakers",
+            "2",
+            "--engines",
+            "flite",
+            "--workers",
+            "1",
+        ],
+    )
+    assert result.exit_code == 1
+    assert "flite is not installed" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "kw").exists()
+
+
+@pytest.mark.parametrize("engine", ["espeak-ng", "flite", "festival"])
+def test_every_engine_says_a_keyword(engine):
+    from leaf_edge.data.engines import sample_voice
+
+    voice = sample_voice(engine, np.random.default_rng(0))
+    [(audio, rate)] = voice.render(["yes"])
+    assert rate >= 16000 and 0.1 < len(audio) / rate < 2 and np.abs(audio).max() > 0.05

@@ -1,0 +1,109 @@
+"""Training: run folder contents, resume after a kill, refusals and clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import soundfile as sf
+from click.testing import CliRunner
+
+from leaf_edge.cli import main
+from leaf_edge.model import load_model, model_labels
+
+CLI = [sys.executable, "-m", "leaf_edge.cli"]
+
+
+def test_a_run_keeps_config_best_model_metrics_and_logs(tiny_run, tiny_keywords):
+    for name in ("config.json", "best.keras", "model.keras", "metrics.json"):
+        assert (tiny_run / name).is_file(), name
+    assert list((tiny_run / "logs").rglob("events.out.tfevents.*"))
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "seconds"} <= set(metrics["history"][0])
+    final = metrics["final"]
+    assert 0 <= final["test_accuracy"] <= 1 and final["best_epoch"] in (1, 2)
+    assert metrics["data"]["labels"][-2:] == ["_silence_", "_unknown_"]
+    config = json.loads((tiny_run / "config.json").read_text())
+    assert config["data"] == str(tiny_keywords) and config["epochs"] == 2
+    assert model_labels(load_model(tiny_run / "model.keras")) == metrics["data"]["labels"]
+    assert not [p for p in tiny_run.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def run_cli(*args, timeout=600):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+def test_killed_training_resumes_from_the_last_finished_epoch(tiny_keywords, tmp_path):
+    run = tmp_path / "run"
+    args = ["train", tiny_keywords, "--out", run, "--epochs", "3", "--batch-size", "8", "--no-rooms"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    first = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    metrics_path = run / "metrics.json"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and first.poll() is None:
+        if metrics_path.exists() and len(json.loads(metrics_path.read_text())["history"]) >= 1:
+            break
+        time.sleep(0.1)
+    assert first.poll() is None, "training ended before it could be interrupted"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    before = json.loads(metrics_path.read_text())["history"]
+    assert not (run / "model.keras").exists()
+
+    second = run_cli(*args)
+    assert second.returncode == 0, second.stdout + second.stderr
+    epochs_started = [line for line in second.stdout.splitlines() if line.startswith("Epoch ")]
+    assert "Epoch 1/3" not in epochs_started and epochs_started[-1] == "Epoch 3/3"
+    history = json.loads(metrics_path.read_text())["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3]
+    assert history[0] == before[0]
+    assert (run / "model.keras").exists()
+
+    third = run_cli(*args)
+    assert third.returncode == 0 and "already trained" in third.stdout
+
+
+def test_other_options_on_an_existing_run_are_refused(tiny_run, tiny_keywords):
+    result = CliRunner().invoke(main, ["train", str(tiny_keywords), "--out", str(tiny_run), "--epochs", "5"])
+    assert result.exit_code == 1
+    assert "other options" in result.output and "epochs" in result.output
+
+
+def make_tree(root, labels, per_label):
+    rng = np.random.default_rng(0)
+    for j, label in enumerate(labels):
+        (root / label).mkdir(parents=True)
+        t = np.arange(16000) / 16000
+        for i in range(per_label):
+            wave = 0.3 * np.sin(2 * np.pi * (300 * (j + 1) + 5 * i) * t) + 0.01 * rng.standard_normal(16000)
+            sf.write(root / label / f"s{i}_nohash_0.wav", wave, 44100 if i % 2 else 16000)
+
+
+def test_corrupt_files_are_reported_and_training_goes_on(tmp_path):
+    data = tmp_path / "data"
+    make_tree(data, ["low", "mid", "high"], per_label=30)
+    (data / "mid" / "s99_nohash_0.wav").write_text("not audio, only named like it")
+    result = run_cli("train", data, "--out", tmp_path / "run", "--epochs", "1", "--batch-size", "8",
+                     "--frontend", "mel", "--no-augment")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "unreadable file(s)" in result.stdout and "s99_nohash_0.wav" in result.stdout
+    assert (tmp_path / "run" / "model.keras").exists()
+
+
+def test_bad_data_gives_a_one_line_error(tmp_path):
+    runner = CliRunner()
+    missing = runner.invoke(main, ["train", str(tmp_path / "nope"), "--out", str(tmp_path / "r1")])
+    assert missing.exit_code == 1 and "is not a folder" in missing.output
+    one_label = tmp_path / "one"
+    make_tree(one_label, ["only"], per_label=3)
+    result = runner.invoke(main, ["train", str(one_label), "--out", str(tmp_path / "r2")])
+    assert result.exit_code == 1 and "only one label" in result.output
+    for bad in (missing, result):
+        assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
