@@ -1,0 +1,51 @@
+"""``leaf-edge evaluate``: report, JSON, pictures, and clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from click.testing import CliRunner
+
+from leaf_edge.cli import main
+from leaf_edge.evaluate import classification_report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_counts_are_right():
+    report = classification_report(["a", "b", "c"], np.array([0, 0, 1, 2, 2]), np.array([0, 1, 1, 2, 0]))
+    assert report["accuracy"] == 3 / 5
+    assert report["confusion"] == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert report["per_class"]["a"] == {"precision": 0.5, "recall": 0.5, "support": 2}
+    assert report["per_class"]["b"]["precision"] == 0.5 and report["per_class"]["b"]["recall"] == 1.0
+
+
+def test_evaluate_prints_json_and_writes_the_papers_pictures(tiny_run, tiny_keywords):
+    result = CliRunner().invoke(main, ["evaluate", str(tiny_run), str(tiny_keywords), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    metrics = json.loads((tiny_run / "metrics.json").read_text())
+    assert report["split"] == "test" and report["examples"] == sum(metrics["data"]["clips"]["test"].values())
+    assert abs(report["accuracy"] - metrics["final"]["test_accuracy"]) < 1e-6
+    assert set(report["per_class"]) == set(metrics["data"]["labels"])
+    for name in ("confusion", "filters", "spectrograms"):
+        with open(report["files"][name], "rb") as f:
+            assert f.read(8) == PNG_MAGIC, name
+    assert report["filters"]["median_bandwidth_ratio"] > 0
+
+
+def test_text_report_is_a_table(tiny_run, tiny_keywords):
+    result = CliRunner().invoke(main, ["evaluate", str(tiny_run), str(tiny_keywords), "--split", "validation"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("validation accuracy")
+    assert "precision" in result.output and "_unknown_" in result.output
+
+
+def test_not_a_run_and_unfinished_runs_are_clear_errors(tmp_path, tiny_keywords):
+    runner = CliRunner()
+    result = runner.invoke(main, ["evaluate", str(tmp_path), str(tiny_keywords)])
+    assert result.exit_code == 1 and "not a leaf-edge run" in result.output
+    (tmp_path / "config.json").write_text("{}")
+    result = runner.invoke(main, ["evaluate", str(tmp_path), str(tiny_keywords)])
+    assert result.exit_code == 1 and "has not finished training" in result.output
