@@ -23,9 +23,7 @@ def data() -> None:
 
 @data.command("keywords")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--speakers", default=800, show_default=True, help="Synthetic speakers (12 words each)."
-)
+@click.option("--speakers", default=800, show_default=True, help="Synthetic speakers (12 words each).")
 @click.option("--seed", default=0, show_default=True)
 @click.option("--workers", type=int, help="Processes (default: every core).")
 @click.option(
@@ -47,16 +45,10 @@ def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: 
 
     chosen = tuple(e.strip() for e in engines.split(",") if e.strip())
     defaults = KeywordSetConfig()
-    shares = tuple(
-        defaults.engine_shares[defaults.engines.index(e)] for e in chosen if e in defaults.engines
-    )
+    shares = tuple(defaults.engine_shares[defaults.engines.index(e)] for e in chosen if e in defaults.engines)
     if len(shares) != len(chosen):
-        raise click.BadParameter(
-            f"choose from {', '.join(defaults.engines)}", param_hint="--engines"
-        )
-    config = dataclasses.replace(
-        defaults, speakers=speakers, seed=seed, engines=chosen, engine_shares=shares
-    )
+        raise click.BadParameter(f"choose from {', '.join(defaults.engines)}", param_hint="--engines")
+    config = dataclasses.replace(defaults, speakers=speakers, seed=seed, engines=chosen, engine_shares=shares)
     summary = generate_keywords(out, config, workers)
     dropped = summary["dropped"]
     reasons = ", ".join(f"{n} {why}" for why, n in dropped["by_reason"].items()) or "none"
@@ -81,9 +73,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Run folder.",
 )
-@click.option(
-    "--frontend", type=click.Choice(["leaf", "leaf-log", "mel"]), default="leaf", show_default=True
-)
+@click.option("--frontend", type=click.Choice(["leaf", "leaf-log", "mel"]), default="leaf", show_default=True)
 @click.option(
     "--classifier",
     type=click.Choice(["efficientnet-b0"]),
@@ -104,9 +94,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--speed/--no-speed", default=True, help="Speed change and time shift.")
 @click.option("--gain/--no-gain", default=True, help="Random gain.")
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
-@click.option(
-    "--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG."
-)
+@click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,

@@ -24,9 +24,7 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def fit_across_workers(
-    model, strategy, train_data, steps, epochs, validation, workdir: Path, epoch_log, log
-):
+def fit_across_workers(model, strategy, train_data, steps, epochs, validation, workdir: Path, epoch_log, log):
     """Train ``model`` (compiled in ``strategy.scope()``) for ``epochs``, resuming from backup/."""
     backup = workdir / "backup"
     backup.mkdir(exist_ok=True)
@@ -47,9 +45,7 @@ def fit_across_workers(
         def replica_step(waves, labels):
             with tf.GradientTape() as tape:
                 logits = model(waves, training=True)
-                loss = tf.nn.compute_average_loss(
-                    loss_fn(labels, logits), global_batch_size=global_batch
-                )
+                loss = tf.nn.compute_average_loss(loss_fn(labels, logits), global_batch_size=global_batch)
             gradients = tape.gradient(loss, model.trainable_variables)
             model.optimizer.apply(gradients, model.trainable_variables)
             correct = tf.reduce_sum(

@@ -28,9 +28,7 @@ def load_run(run: Path):
     if not (run / "config.json").exists():
         raise DataError(f"{run} is not a leaf-edge run (no config.json)")
     if not (run / "model.keras").exists():
-        raise DataError(
-            f"{run} has not finished training (no model.keras); rerun its train command"
-        )
+        raise DataError(f"{run} has not finished training (no model.keras); rerun its train command")
     config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
     try:
         model = load_model(run / "model.keras")
@@ -98,9 +96,7 @@ def plot_filters(leaf: Leaf, path: Path) -> dict:
     """Learned Gabor filters against their mel initialisation; returns how far they moved."""
     spec = leaf.spec
     learned = leaf.gabor.constrained_kernel().numpy()
-    initial = gabor.mel_init_params(
-        spec.n_filters, spec.sample_rate, spec.min_freq, spec.max_freq
-    ).numpy()
+    initial = gabor.mel_init_params(spec.n_filters, spec.sample_rate, spec.min_freq, spec.max_freq).numpy()
     (c_learned, b_learned), (c_init, b_init) = (
         gabor_frequencies(p, spec.sample_rate) for p in (learned, initial)
     )
@@ -115,9 +111,7 @@ def plot_filters(leaf: Leaf, path: Path) -> dict:
         color="grey",
         label="mel initialisation",
     )
-    ax.errorbar(
-        index + 0.15, c_learned, yerr=b_learned / 2, fmt="o", ms=3, color="C3", label="learned"
-    )
+    ax.errorbar(index + 0.15, c_learned, yerr=b_learned / 2, fmt="o", ms=3, color="C3", label="learned")
     ax.set_xlabel("filter")
     ax.set_ylabel("centre frequency (Hz); bars: bandwidth (FWHM)")
     ax.set_yscale("log")

@@ -112,9 +112,7 @@ def reestimate_batchnorm(model: keras.Model, batches: Iterable[np.ndarray]) -> i
     Here each layer's moving mean and variance become the mean of the batch statistics it
     sees in training mode (dropout off) over the given batches. Returns the batch count.
     """
-    norms = [
-        layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)
-    ]
+    norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in norms]
     count = 0
     try:

@@ -111,15 +111,11 @@ def training_dataset(split: LoadedSplit, config: TrainConfig, rooms, noise_bank)
     dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
 
     def augment(waves, labels):
-        return augment_batch(
-            waves, config.augment, config.spec.sample_rate, rooms, noise_bank
-        ), labels
+        return augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank), labels
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return (
-        dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2).with_options(options)
-    )
+    return dataset.map(augment, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2).with_options(options)
 
 
 def evaluation_dataset(split: LoadedSplit, batch_size: int) -> tf.data.Dataset:
@@ -174,9 +170,7 @@ def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> N
     )
 
 
-def train(
-    config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print
-) -> dict:
+def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print) -> dict:
     """Train (or resume) a run; returns the final metrics.
 
     ``verbose``: Keras' progress output; by default a bar on a terminal, a line per epoch in logs.
@@ -268,14 +262,10 @@ def train(
 def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print) -> dict:
     """best.keras -> BatchNorm statistics re-estimated -> model.keras, and final accuracies."""
     model = load_model(run / "best.keras")
-    model.compile(
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
-    )
+    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 
     def accuracy(split):
-        return float(
-            model.evaluate(evaluation_dataset(splits[split], config.batch_size), verbose=0)[1]
-        )
+        return float(model.evaluate(evaluation_dataset(splits[split], config.batch_size), verbose=0)[1])
 
     before = accuracy("validation")
     batches = min(BN_REESTIMATION_BATCHES, len(splits["train"].labels) // config.batch_size)
@@ -283,9 +273,7 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
     after = accuracy("validation")
     if after < before:  # keep whichever statistics serve the validation set better
         model = load_model(run / "best.keras")
-        model.compile(
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
-        )
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     metrics["final"] = {
         "best_epoch": metrics["best"]["epoch"],
         "validation_accuracy_before_bn_reestimation": before,

@@ -40,8 +40,6 @@ def tiny_run(tiny_keywords, tmp_path_factory) -> Path:
     from leaf_edge.train import TrainConfig, train
 
     run = tmp_path_factory.mktemp("runs") / "leaf"
-    config = TrainConfig(
-        data=str(tiny_keywords), epochs=2, batch_size=16, augment=AugmentConfig(rooms=4)
-    )
+    config = TrainConfig(data=str(tiny_keywords), epochs=2, batch_size=16, augment=AugmentConfig(rooms=4))
     train(config, run, verbose=0, log=lambda *_: None)
     return run

@@ -42,9 +42,7 @@ def gaussian_pool(energies: np.ndarray, widths: np.ndarray, window_size: int, st
     windows = np.exp(-0.5 * ((j - half) / (widths[None, :] * half)) ** 2)  # [W, n]
     frames, left, right = tf_same_pads(len(energies), window_size, stride)
     padded = np.pad(energies, ((left, right), (0, 0)))
-    return np.stack(
-        [(padded[f * stride : f * stride + window_size] * windows).sum(0) for f in range(frames)]
-    )
+    return np.stack([(padded[f * stride : f * stride + window_size] * windows).sum(0) for f in range(frames)])
 
 
 def pcen(x, alpha, delta, root, smooth, eps=1e-12):

@@ -46,7 +46,5 @@ def test_device_side_and_cli_never_import_tensorflow():
         sys.exit(1 if heavy else 0)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -80,13 +80,9 @@ def test_same_seed_same_data_set(tmp_path):
     config = synth.KeywordSetConfig(speakers=4, background_seconds=2)
     for name in ("a", "b"):
         synth.generate_keywords(tmp_path / name, config, workers=2, progress=False)
-    assert (tmp_path / "a" / "manifest.csv").read_text() == (
-        tmp_path / "b" / "manifest.csv"
-    ).read_text()
+    assert (tmp_path / "a" / "manifest.csv").read_text() == (tmp_path / "b" / "manifest.csv").read_text()
     for row in manifest(tmp_path / "a")[:10]:
-        assert (tmp_path / "a" / row["path"]).read_bytes() == (
-            tmp_path / "b" / row["path"]
-        ).read_bytes()
+        assert (tmp_path / "a" / row["path"]).read_bytes() == (tmp_path / "b" / row["path"]).read_bytes()
     other = synth.plan_speakers(synth.KeywordSetConfig(speakers=4, seed=1))
     assert [s.voice for s in other] != [s.voice for s in synth.plan_speakers(config)]
 
@@ -107,9 +103,7 @@ def test_speech_checks_drop_bad_clips():
 def test_cli_generates_and_refuses_to_overwrite(tmp_path):
     runner = CliRunner()
     out = tmp_path / "kw"
-    result = runner.invoke(
-        main, ["data", "keywords", str(out), "--speakers", "3", "--engines", "flite"]
-    )
+    result = runner.invoke(main, ["data", "keywords", str(out), "--speakers", "3", "--engines", "flite"])
     assert result.exit_code == 0, result.output
     assert "clips" in result.output and "dropped" in result.output
     again = runner.invoke(main, ["data", "keywords", str(out), "--speakers", "3"])

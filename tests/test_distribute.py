@@ -25,7 +25,12 @@ def test_two_workers_train_one_model(tiny_keywords, tmp_path):
     processes = []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
-        env = {**os.environ, "TF_CONFIG": json.dumps(tf_config), "TF_CPP_MIN_LOG_LEVEL": "3", "LEAF_EDGE_DEBUG": "1"}
+        env = {
+            **os.environ,
+            "TF_CONFIG": json.dumps(tf_config),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "LEAF_EDGE_DEBUG": "1",
+        }
         command = [
             sys.executable, "-m", "leaf_edge.cli", "train", str(tiny_keywords), "--out", str(run),
             "--distribute", "--frontend", "mel", "--epochs", "2", "--batch-size", "8", "--no-augment",

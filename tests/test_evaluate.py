@@ -36,7 +36,9 @@ def test_evaluate_prints_json_and_writes_the_papers_pictures(tiny_run, tiny_keyw
 
 
 def test_text_report_is_a_table(tiny_run, tiny_keywords):
-    result = CliRunner().invoke(main, ["evaluate", str(tiny_run), str(tiny_keywords), "--split", "validation"])
+    result = CliRunner().invoke(
+        main, ["evaluate", str(tiny_run), str(tiny_keywords), "--split", "validation"]
+    )
     assert result.exit_code == 0, result.output
     assert result.output.startswith("validation accuracy")
     assert "precision" in result.output and "_unknown_" in result.output

@@ -93,7 +93,9 @@ def test_folder_per_label_tree_with_unreadable_files_reported(tmp_path):
     problems = [p for v in loaded.values() for p in v.problems]
     assert total == 90 and len(problems) == 1
     split_with_problem = next(v for v in loaded.values() if v.problems)
-    assert "1 unreadable" in split_with_problem.report() and "broken_nohash_0.wav" in split_with_problem.report()
+    assert (
+        "1 unreadable" in split_with_problem.report() and "broken_nohash_0.wav" in split_with_problem.report()
+    )
     assert all(v.waves.shape[1:] == (16000,) for v in loaded.values())
 
 
@@ -115,7 +117,9 @@ def test_keywords_fold_other_words_into_unknown_and_make_silence(tmp_path):
     assert index.labels == ["yes", "no", "_silence_", "_unknown_"]
     loaded = load_split(index, "train", 16000, 16000)
     names = [index.labels[i] for i in loaded.labels]
-    assert names.count("_unknown_") == sum(1 for p, _ in index.files["train"] if p.parent.name in ("bed", "cat"))
+    assert names.count("_unknown_") == sum(
+        1 for p, _ in index.files["train"] if p.parent.name in ("bed", "cat")
+    )
     assert "_silence_" in names or len(loaded.labels) < 10
 
 

@@ -45,9 +45,7 @@ def test_golden_files_are_intact():
 
 
 def test_short_input_is_the_prefix_of_the_long_one(golden):
-    np.testing.assert_array_equal(
-        golden("input_wave_2x12345"), golden("input_wave_2x16000")[:, :12345]
-    )
+    np.testing.assert_array_equal(golden("input_wave_2x12345"), golden("input_wave_2x16000")[:, :12345])
 
 
 def test_initial_parameters(leaf, golden):
@@ -83,9 +81,7 @@ def test_gabor_impulse_responses(leaf, golden):
 
 def test_gaussian_pooling_windows(leaf, golden):
     windows = pooling.gaussian_windows(leaf.pooling.kernel, 401)
-    assert_matches(
-        np.asarray(windows)[None, :, :, None], golden("param_gaussian_lowpass_1x401x40x1")
-    )
+    assert_matches(np.asarray(windows)[None, :, :, None], golden("param_gaussian_lowpass_1x401x40x1"))
 
 
 def test_every_intermediate_of_the_default_frontend(leaf, wave, golden):

@@ -44,7 +44,9 @@ def test_killed_training_resumes_from_the_last_finished_epoch(tiny_keywords, tmp
     run = tmp_path / "run"
     args = ["train", tiny_keywords, "--out", run, "--epochs", "3", "--batch-size", "8", "--no-rooms"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    first = subprocess.Popen([*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    first = subprocess.Popen(
+        [*CLI, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env
+    )
     metrics_path = run / "metrics.json"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and first.poll() is None:

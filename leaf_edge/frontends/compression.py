@@ -65,9 +65,7 @@ def pcen(
     delta = tf.maximum(delta, DELTA_MIN)
     smoothed = ema(x, smooth)
     normalised = x * tf.exp(-alpha * tf.math.log(eps + smoothed))
-    return tf.exp(inv_root * tf.math.log(normalised + delta)) - tf.exp(
-        inv_root * tf.math.log(delta)
-    )
+    return tf.exp(inv_root * tf.math.log(normalised + delta)) - tf.exp(inv_root * tf.math.log(delta))
 
 
 def log_compression(x: tf.Tensor, offset: float = LOG_OFFSET) -> tf.Tensor:

@@ -38,9 +38,7 @@ def gaussian_windows(widths: tf.Tensor, window_size: int) -> tf.Tensor:
     return _windows(clipped_widths(widths, window_size), window_size)[0]
 
 
-def gaussian_pool(
-    energies: tf.Tensor, widths: tf.Tensor, window_size: int, stride: int
-) -> tf.Tensor:
+def gaussian_pool(energies: tf.Tensor, widths: tf.Tensor, window_size: int, stride: int) -> tf.Tensor:
     """Depthwise Gaussian pooling of ``[B, T, n]`` -> ``[B, ceil(T/stride), n]`` (TF 'SAME').
 
     The gradient by the widths is computed as one more strided pooling with the windows'
