@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -170,6 +171,29 @@ def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> N
     )
 
 
+def load_data(config: TrainConfig, log=print):
+    """Index the data set and read its three splits, reporting unreadable files."""
+    spec = config.spec
+    index = index_folder(config.data, config.keywords)
+    splits = {
+        s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed)
+        for s in ("train", "validation", "test")
+    }
+    for name, split in splits.items():
+        if split.report():
+            log(f"{name}: {split.report()}")
+    if len(splits["train"].labels) < config.batch_size or not len(splits["validation"].labels):
+        raise DataError(
+            f"{config.data}: too little data ({len(splits['train'].labels)} training clips, "
+            f"{len(splits['validation'].labels)} validation clips)"
+        )
+    log(
+        f"labels: {', '.join(index.labels)}; clips: "
+        + ", ".join(f"{s} {len(v.labels)}" for s, v in splits.items())
+    )
+    return index, splits
+
+
 def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print) -> dict:
     """Train (or resume) a run; returns the final metrics.
 
@@ -189,23 +213,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         return json.loads((run / "metrics.json").read_text())
 
     spec = config.spec
-    index = index_folder(config.data, config.keywords)
-    splits = {
-        s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed)
-        for s in ("train", "validation", "test")
-    }
-    for name, split in splits.items():
-        if split.report():
-            log(f"{name}: {split.report()}")
-    if len(splits["train"].labels) < config.batch_size or not len(splits["validation"].labels):
-        raise DataError(
-            f"{config.data}: too little data ({len(splits['train'].labels)} training clips, "
-            f"{len(splits['validation'].labels)} validation clips)"
-        )
-    log(
-        f"labels: {', '.join(index.labels)}; clips: "
-        + ", ".join(f"{s} {len(v.labels)}" for s, v in splits.items())
-    )
+    index, splits = load_data(config, log)
     rooms = (
         tf.constant(make_rooms(config.augment.rooms, spec.sample_rate, config.seed))
         if config.augment.room_prob
@@ -230,7 +238,12 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     metrics["data"] = {
         "root": str(index.root),
         "labels": index.labels,
-        "clips": {s: index.counts(s) for s in ("train", "validation", "test")},
+        "clips": {
+            s: dict(
+                zip(index.labels, np.bincount(v.labels, minlength=len(index.labels)).tolist(), strict=True)
+            )
+            for s, v in splits.items()
+        },
         "unreadable": {s: len(v.problems) for s, v in splits.items()},
     }
     epoch_log = EpochLog(workdir, metrics, write=chief)
@@ -255,6 +268,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             verbose=verbose,
         )
     if not chief:
+        shutil.rmtree(workdir, ignore_errors=True)
         return metrics
     return finish(run, config, splits, train_data, metrics, log)
 
