@@ -77,14 +77,17 @@ def interleaved_kernel(params: tf.Tensor, window_size: int) -> tf.Tensor:
     return tf.transpose(stacked)[:, tf.newaxis, :]
 
 
-def gabor_conv(waveform: tf.Tensor, params: tf.Tensor, window_size: int) -> tf.Tensor:
-    """Stride-1 'SAME' cross-correlation of ``[B, T]`` audio: ``[B, T, 2n]`` interleaved re/im."""
-    kernel = interleaved_kernel(params, window_size)
+def conv_same(waveform: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """Stride-1 'SAME' cross-correlation of ``[B, T]`` audio with a ``[W, 1, C]`` kernel."""
     return tf.nn.conv1d(waveform[:, :, tf.newaxis], kernel, stride=1, padding="SAME")
 
 
+def gabor_conv(waveform: tf.Tensor, params: tf.Tensor, window_size: int) -> tf.Tensor:
+    """Stride-1 'SAME' cross-correlation of ``[B, T]`` audio: ``[B, T, 2n]`` interleaved re/im."""
+    return conv_same(waveform, interleaved_kernel(params, window_size))
+
+
 def squared_modulus(interleaved: tf.Tensor) -> tf.Tensor:
-    """``[B, T, 2n]`` interleaved re/im -> ``[B, T, n]`` energies Re^2 + Im^2."""
-    shape = tf.shape(interleaved)
-    pairs = tf.reshape(interleaved, tf.concat([shape[:-1], [interleaved.shape[-1] // 2, 2]], 0))
+    """``[B, T, 2n]`` interleaved re/im -> ``[B, T, n]`` energies Re^2 + Im^2 (static T)."""
+    pairs = tf.reshape(interleaved, [-1, interleaved.shape[1], interleaved.shape[2] // 2, 2])
     return tf.reduce_sum(tf.square(pairs), axis=-1)

@@ -38,6 +38,13 @@ def gaussian_windows(widths: tf.Tensor, window_size: int) -> tf.Tensor:
     return _windows(clipped_widths(widths, window_size), window_size)[0]
 
 
+def window_pool(energies: tf.Tensor, windows: tf.Tensor, stride: int) -> tf.Tensor:
+    """Each channel of ``[B, T, n]`` pooled by its own window ``[W, n]``: ``[B, ceil(T/stride), n]``."""
+    kernel = windows[tf.newaxis, :, :, tf.newaxis]
+    pooled = tf.nn.depthwise_conv2d(energies[:, tf.newaxis], kernel, (1, stride, stride, 1), "SAME")
+    return pooled[:, 0]
+
+
 def gaussian_pool(energies: tf.Tensor, widths: tf.Tensor, window_size: int, stride: int) -> tf.Tensor:
     """Depthwise Gaussian pooling of ``[B, T, n]`` -> ``[B, ceil(T/stride), n]`` (TF 'SAME').
 
@@ -45,24 +52,22 @@ def gaussian_pool(energies: tf.Tensor, widths: tf.Tensor, window_size: int, stri
     derivative (n numbers), not through the [W, n] kernel: TensorFlow's generic depthwise
     filter gradient for a 401-tap, stride-160 kernel costs more than the rest of the pooling.
     """
-    strides = (1, stride, stride, 1)
-
-    def pool(x, kernel):
-        return tf.nn.depthwise_conv2d(x, kernel[tf.newaxis, :, :, tf.newaxis], strides, "SAME")
 
     @tf.custom_gradient
     def pooled(energies, widths):
         windows, d_windows = _windows(widths, window_size)
-        images = energies[:, tf.newaxis, :, :]
-        output = pool(images, windows)
 
         def gradient(upstream):
             d_energies = tf.nn.depthwise_conv2d_backprop_input(
-                tf.shape(images), windows[tf.newaxis, :, :, tf.newaxis], upstream, strides, "SAME"
+                tf.shape(energies[:, tf.newaxis]),
+                windows[tf.newaxis, :, :, tf.newaxis],
+                upstream[:, tf.newaxis],
+                (1, stride, stride, 1),
+                "SAME",
             )
-            d_widths = tf.reduce_sum(upstream * pool(images, d_windows), axis=[0, 1, 2])
+            d_widths = tf.reduce_sum(upstream * window_pool(energies, d_windows, stride), axis=[0, 1])
             return d_energies[:, 0], d_widths
 
-        return output, gradient
+        return window_pool(energies, windows, stride), gradient
 
-    return pooled(energies, clipped_widths(widths, window_size))[:, 0, :, :]
+    return pooled(energies, clipped_widths(widths, window_size))

@@ -1,0 +1,1 @@
+"""Data: the built-in keyword set (generated offline), folder data sets, augmentation."""

@@ -1,0 +1,177 @@
+"""Augmentation on the fly, in the tf.data pipeline, on batches of waveforms.
+
+Each epoch sees fresh variations of the same clean clips: speed and time shift (one
+resampling), a simulated room (impulse responses made once with pyroomacoustics, applied by
+FFT convolution), background noise at a random SNR, and gain. Each is switchable.
+SpecAugment-style masking acts on features, inside the model (:class:`SpecAugment`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """What to vary per training example; a probability of 0 switches a kind off."""
+
+    speed_prob: float = 0.5
+    speed_range: tuple[float, float] = (0.9, 1.1)
+    shift_ms: float = 100.0
+    room_prob: float = 0.5
+    rooms: int = 200
+    noise_prob: float = 0.7
+    snr_db: tuple[float, float] = (0.0, 25.0)
+    gain_db: tuple[float, float] = (-15.0, 6.0)
+    spec_augment: bool = True
+
+    @classmethod
+    def off(cls) -> AugmentConfig:
+        return cls(speed_prob=0, shift_ms=0, room_prob=0, noise_prob=0, gain_db=(0, 0), spec_augment=False)
+
+
+def make_rooms(count: int, sample_rate: int, seed: int, seconds: float = 0.5) -> np.ndarray:
+    """``[count, seconds * rate]`` room impulse responses, direct path first and equal to 1."""
+    import pyroomacoustics as pra
+
+    rng = np.random.default_rng(seed)
+    length = int(seconds * sample_rate)
+    responses = np.zeros((count, length), np.float32)
+    for i in range(count):
+        size = rng.uniform([3.0, 3.0, 2.4], [10.0, 8.0, 4.0])
+        rt60 = rng.uniform(0.15, 0.8)
+        absorption, max_order = pra.inverse_sabine(rt60, size)
+        room = pra.ShoeBox(
+            size, fs=sample_rate, materials=pra.Material(absorption), max_order=min(max_order, 12)
+        )
+        room.add_source(rng.uniform(0.5, size - 0.5))
+        room.add_microphone(rng.uniform(0.5, size - 0.5))
+        room.compute_rir()
+        rir = np.asarray(room.rir[0][0], np.float64)
+        direct = int(np.argmax(np.abs(rir)))
+        rir = rir[direct:] / rir[direct]
+        responses[i, : min(length, len(rir))] = rir[:length]
+    return responses
+
+
+def _uniform(batch, low, high):
+    return tf.random.uniform([batch], low, high)
+
+
+def _chance(batch, prob):
+    return tf.random.uniform([batch]) < prob
+
+
+def speed_and_shift(waves, config: AugmentConfig, sample_rate: int):
+    """Resample around the centre by a random factor and shift in time (zeros fill in)."""
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    factor = tf.where(_chance(batch, config.speed_prob), _uniform(batch, *config.speed_range), 1.0)
+    max_shift = config.shift_ms * sample_rate / 1000
+    shift = _uniform(batch, -max_shift, max_shift) if max_shift else tf.zeros([batch])
+    centre = (length - 1) / 2
+    t = tf.range(length, dtype=tf.float32)[tf.newaxis, :]
+    position = centre + (t - centre) * factor[:, tf.newaxis] - shift[:, tf.newaxis]
+    lower = tf.floor(position)
+    fraction = position - lower
+    lower = tf.cast(lower, tf.int32)
+
+    def sample(index):
+        inside = (index >= 0) & (index < length)
+        values = tf.gather(waves, tf.clip_by_value(index, 0, length - 1), batch_dims=1)
+        return tf.where(inside, values, 0.0)
+
+    return sample(lower) * (1 - fraction) + sample(lower + 1) * fraction
+
+
+def reverberate(waves, rooms: tf.Tensor, prob: float):
+    """Convolve a random share of the batch with random room responses (FFT, causal)."""
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    size = 1 << int(np.ceil(np.log2(length + rooms.shape[1])))
+    choice = tf.random.uniform([batch], 0, rooms.shape[0], dtype=tf.int32)
+    impulse = tf.one_hot(0, rooms.shape[1])[tf.newaxis, :]
+    responses = tf.where(_chance(batch, prob)[:, tf.newaxis], tf.gather(rooms, choice), impulse)
+    wet = tf.signal.irfft(
+        tf.signal.rfft(waves, [size]) * tf.signal.rfft(responses, [size]), [size]
+    )[:, :length]
+    # Keep the level of the dry clip so that gain stays the only loudness change.
+    dry_peak = tf.reduce_max(tf.abs(waves), axis=1, keepdims=True)
+    wet_peak = tf.reduce_max(tf.abs(wet), axis=1, keepdims=True)
+    return wet * tf.math.divide_no_nan(dry_peak, wet_peak)
+
+
+def add_noise(waves, noise_bank: tf.Tensor, config: AugmentConfig):
+    """Mix a random stretch of background noise at a random SNR into a share of the batch."""
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    which = tf.random.uniform([batch], 0, noise_bank.shape[0], dtype=tf.int32)
+    start = tf.random.uniform([batch], 0, noise_bank.shape[1] - length + 1, dtype=tf.int32)
+    index = start[:, tf.newaxis] + tf.range(length)[tf.newaxis, :]
+    noise = tf.gather(tf.gather(noise_bank, which), index, batch_dims=1)
+    signal_rms = tf.sqrt(tf.reduce_mean(tf.square(waves), axis=1) + 1e-10)
+    noise_rms = tf.sqrt(tf.reduce_mean(tf.square(noise), axis=1) + 1e-10)
+    snr = _uniform(batch, *config.snr_db)
+    scale = signal_rms / noise_rms * 10 ** (-snr / 20)
+    # Near-silent clips get noise at an absolute level instead (-60 to -20 dBFS).
+    quiet = signal_rms < 1e-3
+    scale = tf.where(quiet, 10 ** (_uniform(batch, -60.0, -20.0) / 20) / noise_rms, scale)
+    scale = tf.where(_chance(batch, config.noise_prob), scale, 0.0)
+    return waves + noise * scale[:, tf.newaxis]
+
+
+def augment_batch(waves, config: AugmentConfig, sample_rate: int, rooms=None, noise_bank=None):
+    """All waveform augmentations, in the order a recording would see them."""
+    if config.speed_prob or config.shift_ms:
+        waves = speed_and_shift(waves, config, sample_rate)
+    if rooms is not None and config.room_prob:
+        waves = reverberate(waves, rooms, config.room_prob)
+    if noise_bank is not None and config.noise_prob:
+        waves = add_noise(waves, noise_bank, config)
+    if config.gain_db != (0, 0):
+        gain = 10 ** (_uniform(tf.shape(waves)[0], *config.gain_db) / 20)
+        waves = waves * gain[:, tf.newaxis]
+    return tf.clip_by_value(waves, -1.0, 1.0)
+
+
+@keras.saving.register_keras_serializable(package="leaf_edge")
+class SpecAugment(keras.layers.Layer):
+    """Masks random frequency bands and time spans of ``[B, frames, filters]`` in training.
+
+    Masked cells take the example's mean feature value. Identity at inference, so exported
+    models never contain it.
+    """
+
+    def __init__(self, freq_masks=2, freq_width=5, time_masks=2, time_width=10, **kw):
+        super().__init__(**kw)
+        self.freq_masks, self.freq_width = freq_masks, freq_width
+        self.time_masks, self.time_width = time_masks, time_width
+
+    def _mask(self, batch, size, count, width):
+        positions = tf.range(size)[tf.newaxis, :]
+        mask = tf.zeros([batch, size], tf.bool)
+        for _ in range(count):
+            w = tf.random.uniform([batch, 1], 0, width + 1, dtype=tf.int32)
+            start = tf.random.uniform([batch, 1], 0, size, dtype=tf.int32)
+            mask = mask | ((positions >= start) & (positions < start + w))
+        return mask
+
+    def call(self, features, training=None):
+        if not training:
+            return features
+        batch = tf.shape(features)[0]
+        frames, filters = features.shape[1], features.shape[2]
+        time_mask = self._mask(batch, frames, self.time_masks, self.time_width)[:, :, tf.newaxis]
+        freq_mask = self._mask(batch, filters, self.freq_masks, self.freq_width)[:, tf.newaxis, :]
+        fill = tf.reduce_mean(features, axis=[1, 2], keepdims=True)
+        return tf.where(time_mask | freq_mask, fill, features)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "freq_masks": self.freq_masks,
+            "freq_width": self.freq_width,
+            "time_masks": self.time_masks,
+            "time_width": self.time_width,
+        }

@@ -1,0 +1,266 @@
+"""The built-in keyword data set: Speech Commands' 12-label task spoken by TTS engines.
+
+Hundreds of speakers (engine voice x accent x speed x pitch x vocal-tract scale), each saying
+the ten keywords and a few unknown words; every clip checked; speaker-disjoint splits;
+Speech Commands layout::
+
+    OUT/yes/3fa91c2e_nohash_0.wav ...   one folder per word (unknown words under their own)
+    OUT/_silence_/...                   quiet noise clips
+    OUT/_background_noise_/*.wav        long noise files for augmentation
+    OUT/validation_list.txt, OUT/testing_list.txt
+    OUT/manifest.csv                    engine, voice, settings, text, split of every clip
+    OUT/dataset.json                    configuration, counts, dropped clips and why
+
+The same seed gives the same data set on the same engine versions.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+from tqdm import tqdm
+
+from leaf_edge.data import engines, noise
+from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS, SILENCE, UNKNOWN_WORDS
+
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass(frozen=True)
+class KeywordSetConfig:
+    """What to generate. The defaults make the set the shipped model is trained on."""
+
+    speakers: int = 800
+    seed: int = 0
+    engines: tuple[str, ...] = engines.ENGINES
+    engine_shares: tuple[float, ...] = (0.5, 0.3, 0.2)
+    unknown_words_per_speaker: int = 2
+    silence_per_speaker: float = 1.2
+    validation_share: float = 0.1
+    test_share: float = 0.1
+    sample_rate: int = 16000
+    clip_seconds: float = 1.0
+    background_seconds: float = 60.0
+
+
+@dataclass
+class Speaker:
+    """One synthetic speaker and the words it says."""
+
+    speaker_id: str
+    split: str
+    voice: engines.Voice
+    tract_scale: float  # resampling factor: >1 raises pitch and shortens, like a smaller vocal tract
+    words: list[str]
+    clip_seed: int
+
+
+@dataclass
+class Clip:
+    path: str
+    label: str
+    text: str
+    engine: str
+    voice: str
+    settings: str
+    speaker: str
+    split: str
+    speech_seconds: float = 0.0
+
+
+@dataclass
+class SpeakerResult:
+    clips: list[Clip] = field(default_factory=list)
+    dropped: list[tuple[str, str, str]] = field(default_factory=list)  # (speaker, text, reason)
+
+
+def _speaker_hash(seed: int, index: int) -> str:
+    return hashlib.sha1(f"leaf-edge-{seed}-{index}".encode()).hexdigest()[:8]
+
+
+def _split_for(position: int, count: int, config: KeywordSetConfig) -> str:
+    """Exact shares within each engine: the first ones test, then validation, then train."""
+    n_test = round(count * config.test_share)
+    n_validation = round(count * config.validation_share)
+    if position < n_test:
+        return "test"
+    if position < n_test + n_validation:
+        return "validation"
+    return "train"
+
+
+def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
+    """Draw every speaker (voice, settings, words, split) from the seed; no audio yet."""
+    if len(config.engine_shares) != len(config.engines):
+        raise ValueError("give one engine share per engine")
+    shares = np.asarray(config.engine_shares, float) / sum(config.engine_shares)
+    counts = np.floor(shares * config.speakers).astype(int)
+    counts[0] += config.speakers - counts.sum()
+    speakers, index = [], 0
+    for engine, count in zip(config.engines, counts, strict=True):
+        order = np.random.default_rng([config.seed, 1, index]).permutation(count)
+        for position in range(count):
+            rng = np.random.default_rng([config.seed, 2, index])
+            voice = engines.sample_voice(engine, rng)
+            unknown = rng.choice(UNKNOWN_WORDS, config.unknown_words_per_speaker, replace=False)
+            speakers.append(
+                Speaker(
+                    speaker_id=_speaker_hash(config.seed, index),
+                    split=_split_for(int(order[position]), count, config),
+                    voice=voice,
+                    tract_scale=float(rng.uniform(0.9, 1.12)),
+                    words=[*KEYWORDS, *map(str, unknown)],
+                    clip_seed=int(rng.integers(2**31)),
+                )
+            )
+            index += 1
+    return speakers
+
+
+def check_speech(audio: np.ndarray, rate: int, max_seconds: float) -> tuple[np.ndarray | None, str]:
+    """Trim silence around speech and judge it: returns (trimmed, "ok") or (None, reason)."""
+    if audio.size == 0 or np.abs(audio).max() < 1e-3:
+        return None, "empty"
+    if np.mean(np.abs(audio) >= 0.99) > 1e-3:
+        return None, "clipped"
+    frame = max(1, rate // 100)
+    frames = audio[: len(audio) // frame * frame].reshape(-1, frame)
+    energy = np.sqrt(np.mean(frames**2, axis=1) + 1e-12)
+    loud = np.flatnonzero(energy > energy.max() * 10 ** (-40 / 20))
+    start, stop = loud[0] * frame, (loud[-1] + 1) * frame
+    margin = rate // 50
+    trimmed = audio[max(0, start - margin) : stop + margin]
+    if (stop - start) / rate < 0.08:
+        return None, "empty"
+    if len(trimmed) / rate > max_seconds:
+        return None, "too long for the clip"
+    return trimmed, "ok"
+
+
+def render_speaker(speaker: Speaker, config: KeywordSetConfig, out: Path) -> SpeakerResult:
+    """Synthesise, check and write one speaker's clips."""
+    result = SpeakerResult()
+    rng = np.random.default_rng(speaker.clip_seed)
+    clip_samples = int(round(config.sample_rate * config.clip_seconds))
+    settings = json.dumps({**speaker.voice.settings, "tract_scale": round(speaker.tract_scale, 4)})
+    for k, (word, (audio, rate)) in enumerate(
+        zip(speaker.words, speaker.voice.render(speaker.words), strict=True)
+    ):
+        if audio.size:
+            audio = soxr.resample(audio, rate * speaker.tract_scale, config.sample_rate)
+        trimmed, reason = check_speech(audio, config.sample_rate, 0.98 * config.clip_seconds)
+        if trimmed is None:
+            result.dropped.append((speaker.speaker_id, word, reason))
+            continue
+        clip = np.zeros(clip_samples, np.float32)
+        offset = int(rng.integers(0, clip_samples - len(trimmed) + 1))
+        clip[offset : offset + len(trimmed)] = 0.5 * trimmed / np.abs(trimmed).max()
+        relative = f"{word}/{speaker.speaker_id}_nohash_{k}.wav"
+        (out / word).mkdir(exist_ok=True)
+        sf.write(out / relative, clip, config.sample_rate, subtype="PCM_16")
+        result.clips.append(
+            Clip(relative, word if word in KEYWORDS else "_unknown_", word, speaker.voice.engine,
+                 speaker.voice.name, settings, speaker.speaker_id, speaker.split,
+                 round(len(trimmed) / config.sample_rate, 3))
+        )  # fmt: skip
+    return result
+
+
+def _render_job(args) -> SpeakerResult:
+    return render_speaker(*args)
+
+
+def write_noise(config: KeywordSetConfig, out: Path, speech_counts: dict[str, int]) -> list[Clip]:
+    """``_background_noise_`` files and ``_silence_`` clips, split like the speech."""
+    rng = np.random.default_rng([config.seed, 3])
+    background = out / BACKGROUND_NOISE
+    background.mkdir()
+    for kind in noise.NOISE_KINDS:
+        samples = int(config.background_seconds * config.sample_rate)
+        audio = 0.1 * noise.make_noise(kind, samples, config.sample_rate, rng)
+        sf.write(background / f"{kind}.wav", audio, config.sample_rate, subtype="PCM_16")
+    (out / SILENCE).mkdir()
+    clip_samples = int(round(config.sample_rate * config.clip_seconds))
+    clips = []
+    for split in SPLITS:
+        speakers_in_split = speech_counts[split]
+        for i in range(int(round(speakers_in_split * config.silence_per_speaker))):
+            audio, info = noise.silence_clip(clip_samples, config.sample_rate, rng)
+            source = f"noise-{split}-{i:05d}"
+            relative = f"{SILENCE}/{source}_nohash_0.wav"
+            sf.write(out / relative, audio, config.sample_rate, subtype="PCM_16")
+            clips.append(Clip(relative, SILENCE, "", "noise", info["kind"], json.dumps(info), source, split))
+    return clips
+
+
+def generate_keywords(
+    out: str | os.PathLike, config: KeywordSetConfig, workers: int | None = None, progress=True
+) -> dict:
+    """Generate the data set into ``out`` (atomically: built beside it, then renamed)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty")
+    for engine in config.engines:
+        engines.require_engine(engine)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        summary = _generate(partial, config, workers, progress)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if out.exists():
+        out.rmdir()
+    partial.rename(out)
+    return summary
+
+
+def _generate(out: Path, config: KeywordSetConfig, workers: int | None, progress: bool) -> dict:
+    started = time.monotonic()
+    speakers = plan_speakers(config)
+    workers = workers or len(os.sched_getaffinity(0))
+    jobs = [(speaker, config, out) for speaker in speakers]
+    clips, dropped = [], []
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        results = pool.imap(_render_job, jobs, chunksize=4)
+        for result in tqdm(results, total=len(jobs), desc="speakers", unit="spk", disable=not progress):
+            clips.extend(result.clips)
+            dropped.extend(result.dropped)
+    speech_counts = {split: sum(s.split == split for s in speakers) for split in SPLITS}
+    clips.extend(write_noise(config, out, speech_counts))
+    return _write_lists(out, config, clips, dropped, speakers, time.monotonic() - started)
+
+
+def _write_lists(out, config, clips, dropped, speakers, seconds) -> dict:
+    clips.sort(key=lambda clip: clip.path)
+    with open(out / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(asdict(clips[0])))
+        writer.writeheader()
+        writer.writerows(asdict(clip) for clip in clips)
+    for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
+        (out / name).write_text("".join(f"{c.path}\n" for c in clips if c.split == split))
+    reasons: dict[str, int] = {}
+    for _, _, reason in dropped:
+        reasons[reason] = reasons.get(reason, 0) + 1
+    summary = {
+        "config": asdict(config),
+        "seconds_to_generate": round(seconds, 1),
+        "speakers": {e: sum(s.voice.engine == e for s in speakers) for e in config.engines},
+        "clips": {split: sum(c.split == split for c in clips) for split in SPLITS},
+        "labels": {label: sum(c.label == label for c in clips) for label in sorted({c.label for c in clips})},
+        "dropped": {"total": len(dropped), "by_reason": reasons, "first": [list(d) for d in dropped[:20]]},
+    }
+    (out / "dataset.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
