@@ -18,21 +18,7 @@ from leaf_edge.atomic import atomic_path
 from leaf_edge.classifiers import make_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.frontends import make_frontend
-
-
-@keras.saving.register_keras_serializable(package="leaf_edge")
-class LabelledLogits(keras.layers.Dense):
-    """The output layer: a Dense layer that also remembers its class names, in order."""
-
-    def __init__(self, labels: Sequence[str], **kw):
-        kw.pop("units", None)
-        super().__init__(units=len(labels), **kw)
-        self.labels = [str(label) for label in labels]
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.pop("units")
-        return {**config, "labels": self.labels}
+from leaf_edge.layers import LabelledLogits
 
 
 def build_model(
@@ -47,7 +33,7 @@ def build_model(
 
     ``frontend`` is a name (``leaf``, ``leaf-log``, ``mel``) or a frontend layer; a layer
     brings its own spec. ``spec_augment`` is an optional training-only layer on the features
-    (:class:`leaf_edge.data.augment.SpecAugment`). The features then go through a
+    (:class:`leaf_edge.layers.SpecAugment`). The features then go through a
     per-frequency BatchNorm (``feature_norm``) so that the classifier meets standardised
     features whatever the frontend's scale: this replaces the ImageNet pixel preprocessing cut
     off EfficientNet.

@@ -30,9 +30,10 @@ import tensorflow as tf
 
 from leaf_edge.atomic import write_json
 from leaf_edge.config import AudioSpec
-from leaf_edge.data.augment import AugmentConfig, SpecAugment, augment_batch, make_rooms
+from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms
 from leaf_edge.data.folders import DataError, LoadedSplit, index_folder, load_split, read_audio
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
+from leaf_edge.layers import SpecAugment
 from leaf_edge.model import build_model, load_model, reestimate_batchnorm, save_model
 
 BN_REESTIMATION_BATCHES = 50

@@ -9,13 +9,13 @@ import tensorflow as tf
 
 from leaf_edge.data.augment import (
     AugmentConfig,
-    SpecAugment,
     add_noise,
     augment_batch,
     make_rooms,
     reverberate,
     speed_and_shift,
 )
+from leaf_edge.layers import SpecAugment
 
 RATE = 16000
 

@@ -141,3 +141,23 @@ def test_a_training_step_reaches_the_frontend(batch):
         g for w, g in zip(model.trainable_weights, grads, strict=True) if w.path.startswith("leaf/")
     ]
     assert len(frontend_grads) == 6 and all(np.abs(g.numpy()).max() > 0 for g in frontend_grads)
+
+
+def test_a_saved_model_loads_in_a_fresh_process(tmp_path):
+    """Loading must not depend on what the saving process happened to import."""
+    import subprocess
+    import sys
+
+    from leaf_edge.layers import SpecAugment
+
+    model = build_model(frontend="leaf", labels=LABELS, spec_augment=SpecAugment())
+    save_model(model, tmp_path / "m.keras")
+    code = (
+        "import sys; from leaf_edge.model import load_model, model_labels; "
+        "print(model_labels(load_model(sys.argv[1])))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "m.keras")], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert str(LABELS) in result.stdout

@@ -3,14 +3,14 @@
 Each epoch sees fresh variations of the same clean clips: speed and time shift (one
 resampling), a simulated room (impulse responses made once with pyroomacoustics, applied by
 FFT convolution), background noise at a random SNR, and gain. Each is switchable.
-SpecAugment-style masking acts on features, inside the model (:class:`SpecAugment`).
+SpecAugment-style masking acts on features, inside the model
+(:class:`leaf_edge.layers.SpecAugment`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -94,9 +94,9 @@ def reverberate(waves, rooms: tf.Tensor, prob: float):
     choice = tf.random.uniform([batch], 0, rooms.shape[0], dtype=tf.int32)
     impulse = tf.one_hot(0, rooms.shape[1])[tf.newaxis, :]
     responses = tf.where(_chance(batch, prob)[:, tf.newaxis], tf.gather(rooms, choice), impulse)
-    wet = tf.signal.irfft(
-        tf.signal.rfft(waves, [size]) * tf.signal.rfft(responses, [size]), [size]
-    )[:, :length]
+    wet = tf.signal.irfft(tf.signal.rfft(waves, [size]) * tf.signal.rfft(responses, [size]), [size])[
+        :, :length
+    ]
     # Keep the level of the dry clip so that gain stays the only loudness change.
     dry_peak = tf.reduce_max(tf.abs(waves), axis=1, keepdims=True)
     wet_peak = tf.reduce_max(tf.abs(wet), axis=1, keepdims=True)
@@ -133,45 +133,3 @@ def augment_batch(waves, config: AugmentConfig, sample_rate: int, rooms=None, no
         gain = 10 ** (_uniform(tf.shape(waves)[0], *config.gain_db) / 20)
         waves = waves * gain[:, tf.newaxis]
     return tf.clip_by_value(waves, -1.0, 1.0)
-
-
-@keras.saving.register_keras_serializable(package="leaf_edge")
-class SpecAugment(keras.layers.Layer):
-    """Masks random frequency bands and time spans of ``[B, frames, filters]`` in training.
-
-    Masked cells take the example's mean feature value. Identity at inference, so exported
-    models never contain it.
-    """
-
-    def __init__(self, freq_masks=2, freq_width=5, time_masks=2, time_width=10, **kw):
-        super().__init__(**kw)
-        self.freq_masks, self.freq_width = freq_masks, freq_width
-        self.time_masks, self.time_width = time_masks, time_width
-
-    def _mask(self, batch, size, count, width):
-        positions = tf.range(size)[tf.newaxis, :]
-        mask = tf.zeros([batch, size], tf.bool)
-        for _ in range(count):
-            w = tf.random.uniform([batch, 1], 0, width + 1, dtype=tf.int32)
-            start = tf.random.uniform([batch, 1], 0, size, dtype=tf.int32)
-            mask = mask | ((positions >= start) & (positions < start + w))
-        return mask
-
-    def call(self, features, training=None):
-        if not training:
-            return features
-        batch = tf.shape(features)[0]
-        frames, filters = features.shape[1], features.shape[2]
-        time_mask = self._mask(batch, frames, self.time_masks, self.time_width)[:, :, tf.newaxis]
-        freq_mask = self._mask(batch, filters, self.freq_masks, self.freq_width)[:, tf.newaxis, :]
-        fill = tf.reduce_mean(features, axis=[1, 2], keepdims=True)
-        return tf.where(time_mask | freq_mask, fill, features)
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "freq_masks": self.freq_masks,
-            "freq_width": self.freq_width,
-            "time_masks": self.time_masks,
-            "time_width": self.time_width,
-        }

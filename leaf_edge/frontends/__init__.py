@@ -5,14 +5,14 @@
 
 from __future__ import annotations
 
+from leaf_edge.frontends.leaf import Leaf
+from leaf_edge.frontends.mel import MelFilterbanks
+
 FRONTENDS = ("leaf", "leaf-log", "mel")
 
 
 def make_frontend(name: str, spec=None):
     """A fresh frontend layer by name (each call builds new, unshared parameters)."""
-    from leaf_edge.frontends.leaf import Leaf
-    from leaf_edge.frontends.mel import MelFilterbanks
-
     if name == "leaf":
         return Leaf(spec)
     if name == "leaf-log":

@@ -1,0 +1,65 @@
+"""What a .tflite file is made of, read from its flatbuffer (no TensorFlow needed).
+
+Uses the TFLite schema module that ships with ai-edge-litert.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from ai_edge_litert import schema_py_generated as schema
+
+_OPERATOR_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+_TENSOR_TYPES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+FORBIDDEN_OPS = {"WHILE", "IF", "CALL_ONCE", "CUSTOM"}
+COMPLEX_TYPES = {"COMPLEX64", "COMPLEX128"}
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One operator of the graph: its name and the types of its first input and output."""
+
+    name: str
+    input_type: str
+    output_type: str
+
+
+def read_ops(model: bytes) -> list[OpInfo]:
+    """Every operator of every subgraph, in order."""
+    root = schema.ModelT.InitFromPackedBuf(model, 0)
+    codes = []
+    for code in root.operatorCodes:
+        builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        name = _OPERATOR_NAMES.get(builtin, f"BUILTIN_{builtin}")
+        if name == "CUSTOM":
+            custom = code.customCode.decode() if isinstance(code.customCode, bytes) else str(code.customCode)
+            name = f"CUSTOM:{custom}"
+        codes.append(name)
+    ops = []
+    for subgraph in root.subgraphs:
+
+        def type_of(indices, tensors=subgraph.tensors):
+            real = [i for i in (indices if indices is not None else []) if i >= 0]
+            return _TENSOR_TYPES.get(tensors[real[0]].type, "?") if real else "-"
+
+        for op in subgraph.operators:
+            ops.append(OpInfo(codes[op.opcodeIndex], type_of(op.inputs), type_of(op.outputs)))
+    return ops
+
+
+def tensor_types(model: bytes) -> set[str]:
+    root = schema.ModelT.InitFromPackedBuf(model, 0)
+    return {_TENSOR_TYPES.get(t.type, "?") for g in root.subgraphs for t in g.tensors}
+
+
+def op_summary(ops: list[OpInfo]) -> dict[str, int]:
+    """``{"CONV_2D/FLOAT32": 3, ...}``, sorted by count."""
+    return dict(Counter(f"{op.name}/{op.output_type}" for op in ops).most_common())
+
+
+def builtins_only_problems(model: bytes) -> list[str]:
+    """Why a model breaks the builtins-only rule (empty when it does not)."""
+    problems = sorted({op.name for op in read_ops(model) if op.name.split(":")[0] in FORBIDDEN_OPS})
+    problems += [f"{t} tensors" for t in sorted(tensor_types(model) & COMPLEX_TYPES)]
+    return problems
