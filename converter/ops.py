@@ -48,6 +48,12 @@ def read_ops(model: bytes) -> list[OpInfo]:
     return ops
 
 
+def tensor_names(model: bytes) -> list[str]:
+    """Names of every tensor of every subgraph."""
+    root = schema.ModelT.InitFromPackedBuf(model, 0)
+    return [t.name.decode() for g in root.subgraphs for t in g.tensors]
+
+
 def tensor_types(model: bytes) -> set[str]:
     root = schema.ModelT.InitFromPackedBuf(model, 0)
     return {_TENSOR_TYPES.get(t.type, "?") for g in root.subgraphs for t in g.tensors}

@@ -4,7 +4,6 @@ the LEAF paper shows (learned filters against their mel initialisation; LEAF vs 
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -18,23 +17,8 @@ from leaf_edge.data.folders import DataError, index_folder, load_split  # noqa: 
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
-from leaf_edge.model import load_model, model_frontend, model_labels  # noqa: E402
-from leaf_edge.train import TrainConfig  # noqa: E402
-
-
-def load_run(run: Path):
-    """The trained model and configuration of a run folder, with clear errors."""
-    run = Path(run)
-    if not (run / "config.json").exists():
-        raise DataError(f"{run} is not a leaf-edge run (no config.json)")
-    if not (run / "model.keras").exists():
-        raise DataError(f"{run} has not finished training (no model.keras); rerun its train command")
-    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
-    try:
-        model = load_model(run / "model.keras")
-    except Exception as error:  # Keras raises many kinds for a damaged file
-        raise DataError(f"{run / 'model.keras'} cannot be loaded: {error}") from None
-    return model, config
+from leaf_edge.model import model_frontend, model_labels  # noqa: E402
+from leaf_edge.runs import load_run  # noqa: E402
 
 
 def classification_report(labels: list[str], truth: np.ndarray, predicted: np.ndarray) -> dict:

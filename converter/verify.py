@@ -1,0 +1,80 @@
+"""Check a converted model against its Keras original, with the runtime the device uses.
+
+LiteRT (ai-edge-litert) runs the .tflite bytes; the report gives size, operators by type and
+dtype, the ops left in float, accuracy next to Keras', top-1 agreement, the largest score
+difference and single-thread latency.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+from converter.ops import op_summary, read_ops
+
+BOOKKEEPING_OPS = {"QUANTIZE", "DEQUANTIZE"}
+
+
+def interpreter(model: bytes, threads: int = 1) -> Interpreter:
+    """A ready interpreter with the default (XNNPACK) delegate."""
+    runner = Interpreter(model_content=model, num_threads=threads)
+    runner.allocate_tensors()
+    return runner
+
+
+def scores(model: bytes, waves: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Scores ``[N, labels]`` for waveforms ``[N, clip_samples]``, one invoke per clip."""
+    runner = interpreter(model, threads)
+    source, sink = runner.get_input_details()[0]["index"], runner.get_output_details()[0]["index"]
+    out = []
+    for wave in waves:
+        runner.set_tensor(source, wave[np.newaxis].astype(np.float32))
+        runner.invoke()
+        out.append(runner.get_tensor(sink)[0].copy())
+    return np.stack(out)
+
+
+def latency_ms(model: bytes, clip_samples: int, threads: int = 1, repeats: int = 30) -> float:
+    """Median wall time of one invoke on a 1-clip input."""
+    runner = interpreter(model, threads)
+    source = runner.get_input_details()[0]["index"]
+    runner.set_tensor(source, np.zeros((1, clip_samples), np.float32))
+    for _ in range(3):
+        runner.invoke()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        runner.invoke()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np.ndarray) -> dict:
+    """The verification report of a converted model on labelled clips."""
+    ops = read_ops(model)
+    tflite_scores = scores(model, waves) if len(waves) else np.zeros_like(keras_scores)
+    quantized = any(op.output_type in ("INT8", "INT16") for op in ops)
+    report = {
+        "size_bytes": len(model),
+        "ops": op_summary(ops),
+        "float_ops": sorted(
+            {op.name for op in ops if op.output_type == "FLOAT32" and op.name not in BOOKKEEPING_OPS}
+        )
+        if quantized
+        else "all (not quantized)",
+        "latency_ms_1_thread": round(latency_ms(model, waves.shape[1]), 2),
+    }
+    if len(waves):
+        report.update(
+            {
+                "clips": int(len(waves)),
+                "accuracy_tflite": float(np.mean(tflite_scores.argmax(1) == labels)),
+                "accuracy_keras": float(np.mean(keras_scores.argmax(1) == labels)),
+                "top1_agreement": float(np.mean(tflite_scores.argmax(1) == keras_scores.argmax(1))),
+                "max_score_difference": float(np.abs(tflite_scores - keras_scores).max()),
+            }
+        )
+    return report
