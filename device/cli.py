@@ -18,8 +18,8 @@ def demo() -> None:
     if not DEFAULT_MODEL.exists():
         click.echo(
             f"No model ships yet: {DEFAULT_MODEL.name} is not in {DEFAULT_MODEL.parent}/.\n"
-            "The LEAF frontend and model assembly are in place (see README, 'Status');\n"
-            "training, conversion and the device runtime come next."
+            "You can train and convert your own today (README: 'Train your own', 'Convert');\n"
+            "the shipped model and the on-device runner come next."
         )
         return
     raise click.ClickException(f"{DEFAULT_MODEL} exists but this version cannot run it yet")
