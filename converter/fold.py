@@ -60,7 +60,7 @@ class FoldedMel(keras.layers.Layer):
         super().__init__(name="folded_mel", **kw)
         spec = mel.spec
         n = np.arange(spec.window_size)
-        hann = 0.5 - 0.5 * np.cos(2 * math.pi * n / spec.window_size)  # periodic, as tf.signal
+        hann = tf.signal.hann_window(spec.window_size, periodic=True).numpy()  # the window stft uses
         bins = np.arange(mel.n_fft // 2 + 1)
         phase = 2 * math.pi * np.outer(n, bins) / mel.n_fft
         kernel = np.concatenate([hann[:, None] * np.cos(phase), -hann[:, None] * np.sin(phase)], axis=1)

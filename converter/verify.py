@@ -55,7 +55,6 @@ def latency_ms(model: bytes, clip_samples: int, threads: int = 1, repeats: int =
 def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np.ndarray) -> dict:
     """The verification report of a converted model on labelled clips."""
     ops = read_ops(model)
-    tflite_scores = scores(model, waves) if len(waves) else np.zeros_like(keras_scores)
     quantized = any(op.output_type in ("INT8", "INT16") for op in ops)
     report = {
         "size_bytes": len(model),
@@ -68,6 +67,7 @@ def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np
         "latency_ms_1_thread": round(latency_ms(model, waves.shape[1]), 2),
     }
     if len(waves):
+        tflite_scores = scores(model, waves)
         report.update(
             {
                 "clips": int(len(waves)),

@@ -37,7 +37,7 @@ def fit_across_workers(model, strategy, train_data, steps, epochs, validation, w
         start = json.loads(state.read_text())["epoch"]
         log(f"resuming after epoch {start}")
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
-    global_batch = None
+    global_batch = train_data.element_spec[0].shape[0]
     iterator = iter(strategy.experimental_distribute_dataset(train_data))
 
     @tf.function
@@ -56,7 +56,6 @@ def fit_across_workers(model, strategy, train_data, steps, epochs, validation, w
         loss, correct = strategy.run(replica_step, args=batch)
         return strategy.reduce("SUM", loss, axis=None), strategy.reduce("SUM", correct, axis=None)
 
-    global_batch = train_data.element_spec[0].shape[0]
     epoch_log.set_model(model)
     for epoch in range(start, epochs):
         epoch_log.on_epoch_begin(epoch)

@@ -152,3 +152,16 @@ def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
     process.communicate(timeout=120)
     assert process.returncode != 0
     assert list(output.parent.iterdir()) == []
+
+
+def test_folded_mel_frontend_equals_the_trained_one(golden):
+    """The mel STFT as a strided real convolution gives the reference mel filterbanks."""
+    import numpy as np
+
+    from converter.fold import FoldedMel
+    from leaf_edge.frontends.mel import MelFilterbanks
+
+    wave = golden("input_wave_2x16000")
+    expected = golden("melfbanks_log_output_2x100x40")
+    folded = FoldedMel(MelFilterbanks())(wave).numpy()
+    assert np.abs(folded - expected).max() <= 1e-4 * np.abs(expected).max()
