@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from converter import MODES
+from converter import IO_TYPES, MODES
 from leaf_edge.cli import user_errors
 
 
@@ -21,15 +21,43 @@ from leaf_edge.cli import user_errors
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Audio folder for int8/int16x8 calibration (default: the run's training split).",
 )
+@click.option(
+    "--io",
+    "io_type",
+    type=click.Choice(IO_TYPES),
+    default="float32",
+    show_default=True,
+    help="int8: int8 scores output (needs --quantize int8); the waveform input stays float32.",
+)
+@click.option("--name", help="Model name in the metadata (default: frontend-classifier).")
+@click.option("--description", help="Model description in the metadata (default: derived from the run).")
+@click.option("--model-version", default="1", show_default=True, help="Model version in the metadata.")
+@click.option(
+    "--licence", "--license", "licence", default="", help="Licence in the metadata, e.g. Apache-2.0."
+)
+@click.option("--author", default="", help="Author in the metadata.")
 @click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verification report as JSON.")
 @user_errors
 def convert(
-    run: Path, output: Path, quantize: str, calibration: Path | None, force: bool, as_json: bool
+    run: Path,
+    output: Path,
+    quantize: str,
+    calibration: Path | None,
+    io_type: str,
+    name: str | None,
+    description: str | None,
+    model_version: str,
+    licence: str,
+    author: str,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Fold RUN's model into TFLite builtins, quantize it, verify it and write OUTPUT.
 
-    OUTPUT appears only when everything succeeded (it is written to a temporary file first).
+    OUTPUT carries standard TFLite metadata (MediaPipe's AudioClassifier reads it), its labels
+    and a leaf-edge entry; `leaf-edge inspect OUTPUT` shows them. OUTPUT appears only when
+    everything succeeded (it is written to a temporary file first).
 
     \b
     Example:
@@ -40,9 +68,26 @@ def convert(
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir() or not os.access(folder, os.W_OK):
         raise click.ClickException(f"cannot write to {folder}/")
+    if io_type == "int8" and quantize != "int8":
+        raise click.ClickException("--io int8 needs --quantize int8")
     from converter.convert import convert_run
 
-    report = convert_run(run, output, quantize, calibration, log=(lambda *_: None) if as_json else click.echo)
+    describe = {
+        "name": name,
+        "description": description,
+        "version": model_version,
+        "licence": licence,
+        "author": author,
+    }
+    report = convert_run(
+        run,
+        output,
+        quantize,
+        calibration,
+        describe,
+        io_type,
+        log=(lambda *_: None) if as_json else click.echo,
+    )
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import keras
@@ -9,7 +10,9 @@ import numpy as np
 
 from converter.export import CALIBRATED_MODES, convert
 from converter.fold import inference_model
-from converter.verify import verify
+from converter.metadata import attach, leaf_edge_entry
+from converter.verify import scores, verify
+from device.metadata import read_leaf_edge_metadata
 from leaf_edge.atomic import atomic_path
 from leaf_edge.data.folders import (
     AUDIO_SUFFIXES,
@@ -40,10 +43,33 @@ def calibration_clips(folder: Path, sample_rate: int, clip_samples: int, limit: 
     return np.stack(clips)
 
 
+def data_summary(run: Path, data: Path) -> dict:
+    """What the model was trained on: labels and clips per split, and the generator's summary."""
+    metrics = run / "metrics.json"
+    summary = {"name": Path(data).name}
+    if metrics.exists():
+        clips = json.loads(metrics.read_text()).get("data", {}).get("clips", {})
+        summary["clips"] = {split: sum(per_label.values()) for split, per_label in clips.items()}
+    generated = Path(data) / "dataset.json"
+    if generated.exists():
+        info = json.loads(generated.read_text())
+        summary["generated"] = {"speakers": info.get("speakers"), "seed": info.get("config", {}).get("seed")}
+    return summary
+
+
 def convert_run(
-    run: Path, output: Path, mode: str = "none", calibration: Path | None = None, log=print
+    run: Path,
+    output: Path,
+    mode: str = "none",
+    calibration: Path | None = None,
+    describe: dict | None = None,
+    io_type: str = "float32",
+    log=print,
 ) -> dict:
-    """Fold, convert, verify on the run's test split, then write ``output`` atomically."""
+    """Fold, convert, verify on the run's test split, embed metadata, then write ``output`` atomically.
+
+    ``describe`` holds the standard metadata's name, description, version, licence and author.
+    """
     model, config = load_run(run)
     spec = config.spec
     index = index_folder(config.data, config.keywords) if Path(config.data).is_dir() else None
@@ -63,7 +89,9 @@ def convert_run(
     log(f"folding the {type(model.layers[1]).__name__} frontend into constants")
     inference = inference_model(model)
     log(f"converting ({mode}" + (f", calibrating on {len(clips)} clips)" if clips is not None else ")"))
-    tflite = convert(inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None)
+    tflite = convert(
+        inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None, io_type
+    )
     if index is not None:
         test = load_split(index, "test", spec.sample_rate, spec.clip_samples, config.seed)
         waves, labels = test.waves, test.labels
@@ -73,8 +101,37 @@ def convert_run(
     keras_scores = (
         keras.ops.softmax(model.predict(waves, batch_size=64, verbose=0)).numpy() if len(waves) else None
     )
-    report = {"mode": mode, **verify(tflite, keras_scores, waves, labels)}
+    report = {"mode": mode, "io": io_type, **verify(tflite, keras_scores, waves, labels)}
+    log("embedding metadata")
+    entry = leaf_edge_entry(model, config, data_summary(Path(run), Path(config.data)), report, mode, io_type)
+    final = attach(tflite, entry, **_description(describe, config, entry["labels"], mode))
+    _check_final(final, tflite, waves[:4] if len(waves) else np.zeros((1, spec.clip_samples), np.float32))
+    report["size_bytes"] = len(final)
     with atomic_path(output) as tmp:
-        tmp.write_bytes(tflite)
+        tmp.write_bytes(final)
     report["output"] = str(output)
     return report
+
+
+def _description(describe: dict | None, config, labels: list[str], mode: str) -> dict:
+    """The standard metadata's text fields; what the user did not give is derived from the run."""
+    given = {k: v for k, v in (describe or {}).items() if v}
+    derived = {
+        "name": f"{config.frontend}-{config.classifier}",
+        "description": (
+            f"Audio classifier for {', '.join(labels)}: a learnable {config.frontend} frontend and "
+            f"{config.classifier} on {config.spec.clip_seconds:g} s of {config.spec.sample_rate} Hz "
+            f"mono audio ({mode}). Made with leaf-edge."
+        ),
+        "version": "1",
+        "licence": "",
+        "author": "",
+    }
+    return {**derived, **given}
+
+
+def _check_final(final: bytes, bare: bytes, waves: np.ndarray) -> None:
+    """The file about to be written reads back as a leaf-edge model and scores like the bare one."""
+    read_leaf_edge_metadata(final, "the converted model")
+    if not np.array_equal(scores(final, waves), scores(bare, waves)):
+        raise RuntimeError("embedding metadata changed the model's scores; nothing was written")

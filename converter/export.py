@@ -22,9 +22,10 @@ from collections.abc import Callable, Iterable, Iterator
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.lite.python.util import modify_model_io_type
 
-from converter import MODES
-from converter.ops import builtins_only_problems, tensor_names
+from converter import IO_TYPES, MODES
+from device.ops import builtins_only_problems, tensor_names
 
 CALIBRATED_MODES = ("int8", "int16x8")
 FRONTEND_SCOPES = ("folded_leaf", "folded_mel")
@@ -50,10 +51,21 @@ def _converter(folder: str) -> tf.lite.TFLiteConverter:
     return converter
 
 
-def convert(model: keras.Model, mode: str = "none", calibration: Calibration | None = None) -> bytes:
-    """Convert a batch-1 inference model; refuses anything but builtin operators."""
+def convert(
+    model: keras.Model, mode: str = "none", calibration: Calibration | None = None, io_type: str = "float32"
+) -> bytes:
+    """Convert a batch-1 inference model; refuses anything but builtin operators.
+
+    ``io_type="int8"`` (int8 mode only) makes the scores output int8 (scale 1/256, zero point
+    -128). The waveform input stays float32: the frontend runs in float, and 8-bit audio would
+    leave PCEN 48 dB of dynamic range.
+    """
     if mode not in MODES:
         raise ValueError(f"unknown quantization {mode!r}; choose from {', '.join(MODES)}")
+    if io_type not in IO_TYPES:
+        raise ValueError(f"unknown --io {io_type!r}; choose from {', '.join(IO_TYPES)}")
+    if io_type == "int8" and mode != "int8":
+        raise ValueError("--io int8 needs --quantize int8")
     if mode in CALIBRATED_MODES and calibration is None:
         raise ValueError(f"--quantize {mode} needs calibration data (a training run's data or --calibration)")
 
@@ -87,6 +99,8 @@ def convert(model: keras.Model, mode: str = "none", calibration: Calibration | N
                 debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=frontend),
             )
             tflite = debugger.get_nondebug_quantized_model()
+            if io_type == "int8":
+                tflite = modify_model_io_type(tflite, tf.float32, tf.int8)
     problems = builtins_only_problems(tflite)
     if problems:
         raise ConversionError(f"the converted model is not builtins-only: {', '.join(problems)}")

@@ -11,43 +11,28 @@ import statistics
 import time
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter
 
-from converter.ops import op_summary, read_ops
+from device.ops import op_summary, read_ops
+from device.runtime import ModelRunner
 
 BOOKKEEPING_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
 
-def interpreter(model: bytes, threads: int = 1) -> Interpreter:
-    """A ready interpreter with the default (XNNPACK) delegate."""
-    runner = Interpreter(model_content=model, num_threads=threads)
-    runner.allocate_tensors()
-    return runner
-
-
 def scores(model: bytes, waves: np.ndarray, threads: int = 1) -> np.ndarray:
-    """Scores ``[N, labels]`` for waveforms ``[N, clip_samples]``, one invoke per clip."""
-    runner = interpreter(model, threads)
-    source, sink = runner.get_input_details()[0]["index"], runner.get_output_details()[0]["index"]
-    out = []
-    for wave in waves:
-        runner.set_tensor(source, wave[np.newaxis].astype(np.float32))
-        runner.invoke()
-        out.append(runner.get_tensor(sink)[0].copy())
-    return np.stack(out)
+    """Float scores ``[N, labels]`` for waveforms ``[N, clip_samples]``, one invoke per clip."""
+    return ModelRunner(model, threads).scores(waves)
 
 
 def latency_ms(model: bytes, clip_samples: int, threads: int = 1, repeats: int = 30) -> float:
     """Median wall time of one invoke on a 1-clip input."""
-    runner = interpreter(model, threads)
-    source = runner.get_input_details()[0]["index"]
-    runner.set_tensor(source, np.zeros((1, clip_samples), np.float32))
+    runner = ModelRunner(model, threads)
+    silence = np.zeros(clip_samples, np.float32)
     for _ in range(3):
-        runner.invoke()
+        runner.invoke(silence)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        runner.invoke()
+        runner.invoke(silence)
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 

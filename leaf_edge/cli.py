@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": "leaf_edge.commands:evaluate",
     "convert": "converter.cli:convert",
     "demo": "device.cli:demo",
+    "inspect": "device.cli:inspect",
 }
 
 # Failures that are the user's to fix: shown as one line, exit status 1, no traceback

@@ -25,7 +25,18 @@ def converted(tiny_run, tmp_path_factory):
     for mode in MODES:
         path = out / f"{mode}.tflite"
         result = CliRunner().invoke(
-            main, ["convert", str(tiny_run), "-o", str(path), "--quantize", mode, "--json"]
+            main,
+            [
+                "convert",
+                str(tiny_run),
+                "-o",
+                str(path),
+                "--quantize",
+                mode,
+                "--json",
+                "--licence",
+                "Apache-2.0",
+            ],
         )
         assert result.exit_code == 0, result.output
         results[mode] = (path, json.loads(result.output))
@@ -34,7 +45,7 @@ def converted(tiny_run, tmp_path_factory):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_every_mode_is_builtins_only_and_verified(converted, mode):
-    from converter.ops import builtins_only_problems
+    from device.ops import builtins_only_problems
 
     path, report = converted[mode]
     assert builtins_only_problems(path.read_bytes()) == []
@@ -165,3 +176,143 @@ def test_folded_mel_frontend_equals_the_trained_one(golden):
     expected = golden("melfbanks_log_output_2x100x40")
     folded = FoldedMel(MelFilterbanks())(wave).numpy()
     assert np.abs(folded - expected).max() <= 1e-4 * np.abs(expected).max()
+
+
+def test_metadata_is_inside_every_file(converted, tiny_run):
+    from device.metadata import read_leaf_edge_metadata
+
+    labels = json.loads((tiny_run / "metrics.json").read_text())["data"]["labels"]
+    for mode, (path, report) in converted.items():
+        meta = read_leaf_edge_metadata(path.read_bytes())
+        assert (meta.sample_rate, meta.channels, meta.labels) == (16000, 1, labels)
+        assert meta.licence == "Apache-2.0" and meta.min_parser_version == "1.3.0"
+        assert meta.name == "leaf-efficientnet-b0" and "leaf" in meta.description
+        entry = meta.leaf_edge
+        assert entry["quantization"]["mode"] == mode and entry["frontend"]["type"] == "leaf"
+        assert entry["accuracy"]["accuracy_tflite"] == report["accuracy_tflite"]
+        assert entry["audio"]["clip_samples"] == 16000 and entry["dataset"]["clips"]["train"] > 0
+        assert entry["background_labels"] == ["_silence_", "_unknown_"]
+
+
+MEDIAPIPE_PROBE = """
+import json, sys
+import numpy as np, soundfile as sf, soxr
+from mediapipe.tasks.python import audio
+from mediapipe.tasks.python.components.containers import audio_data
+from mediapipe.tasks.python.core import base_options
+
+options = audio.AudioClassifierOptions(
+    base_options=base_options.BaseOptions(model_asset_path=sys.argv[1]), max_results=1
+)
+tops = []
+with audio.AudioClassifier.create_from_options(options) as classifier:
+    for clip in sys.argv[2:]:
+        wave, rate = sf.read(clip, dtype="float32")
+        wave = soxr.resample(wave, rate, 44100)  # MediaPipe resamples to the metadata's rate itself
+        result = classifier.classify(audio_data.AudioData.create_from_array(wave, 44100))
+        top = result[0].classifications[0].categories[0]
+        tops.append([top.category_name, top.score])
+print(json.dumps(tops))
+"""
+
+
+@pytest.mark.parametrize("mode", ["none", "int8"])
+def test_mediapipe_audio_classifier_reads_the_metadata(converted, tiny_keywords, mode):
+    """A standard reader takes its sample rate and labels from our metadata and runs the model."""
+    import numpy as np
+    import soundfile as sf
+    import soxr
+
+    from device.metadata import read_leaf_edge_metadata
+    from device.runtime import ModelRunner
+
+    path, _ = converted[mode]
+    clips = sorted(tiny_keywords.glob("yes/*.wav"))[:2] + sorted(tiny_keywords.glob("stop/*.wav"))[:2]
+    result = subprocess.run(
+        [sys.executable, "-c", MEDIAPIPE_PROBE, str(path), *map(str, clips)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    tops = json.loads(result.stdout.strip().splitlines()[-1])
+    labels = read_leaf_edge_metadata(path.read_bytes()).labels
+    runner = ModelRunner(path.read_bytes())
+    for clip, (name, score) in zip(clips, tops, strict=True):
+        wave, rate = sf.read(clip, dtype="float32")
+        ours = runner.scores(
+            soxr.resample(soxr.resample(wave, rate, 44100), 44100, 16000)[np.newaxis, :16000]
+        )
+        assert name == labels[int(ours.argmax())]
+        assert abs(score - float(ours.max())) < 0.05
+
+
+def test_inspect_prints_the_metadata(converted):
+    path, report = converted["int8"]
+    result = CliRunner().invoke(main, ["inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    for text in (
+        "leaf-efficientnet-b0",
+        "Apache-2.0",
+        "16000 Hz, 1 channel",
+        "_unknown_",
+        "int8",
+        "CONV_2D/INT8",
+    ):
+        assert text in result.output
+    info = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
+    assert info["size_bytes"] == report["size_bytes"] == path.stat().st_size
+    assert info["ops"] == report["ops"] and info["missing_for_leaf_edge"] == []
+    assert info["inputs"][0]["shape"] == [1, 16000] and info["inputs"][0]["dtype"] == "FLOAT32"
+
+
+def test_inspect_needs_no_tensorflow(converted):
+    probe = "import sys; from leaf_edge.cli import main; main()"
+    path, _ = converted["none"]
+    code = probe.replace("main()", "main(['inspect', sys.argv[1]], standalone_mode=False)")
+    code += "; assert not [m for m in sys.modules if m.startswith('tensorflow')], 'tensorflow imported'"
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and "labels" in result.stdout, result.stderr[-2000:]
+
+
+def test_inspect_of_a_model_without_metadata_says_what_is_missing(converted, tmp_path):
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(converted["none"][0].read_bytes(), 0)
+    model.metadata = [m for m in model.metadata if m.name != b"TFLITE_METADATA"]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    bare = tmp_path / "bare.tflite"
+    bare.write_bytes(bytes(builder.Output()))
+    result = CliRunner().invoke(main, ["inspect", str(bare)])
+    assert result.exit_code == 0 and "missing input audio properties" in result.output
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [(b"RIFF....WAVEfmt ", "is not a TFLite model"), (None, "damaged TFLite file")],
+)
+def test_inspect_of_a_bad_file_is_a_one_line_error(converted, tmp_path, content, message):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(content if content is not None else converted["none"][0].read_bytes()[:20])
+    result = CliRunner().invoke(main, ["inspect", str(bad)])
+    assert result.exit_code == 1 and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_int8_output_on_request(tiny_run, converted, tmp_path):
+    path = tmp_path / "io8.tflite"
+    args = ["convert", str(tiny_run), "-o", str(path), "--quantize", "int8", "--io", "int8", "--json"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    info = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
+    assert info["outputs"][0]["dtype"] == "INT8" and info["inputs"][0]["dtype"] == "FLOAT32"
+    assert abs(report["accuracy_tflite"] - converted["int8"][1]["accuracy_tflite"]) <= 0.02
+    refused = CliRunner().invoke(
+        main, ["convert", str(tiny_run), "-o", str(tmp_path / "x.tflite"), "--io", "int8"]
+    )
+    assert refused.exit_code == 1 and "needs --quantize int8" in refused.output

@@ -24,8 +24,8 @@ class AugmentConfig:
     shift_ms: float = 100.0
     room_prob: float = 0.5
     rooms: int = 200
-    noise_prob: float = 0.7
-    snr_db: tuple[float, float] = (0.0, 25.0)
+    noise_prob: float = 0.5
+    snr_db: tuple[float, float] = (5.0, 30.0)
     gain_db: tuple[float, float] = (-15.0, 6.0)
     spec_augment: bool = True
 

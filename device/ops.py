@@ -1,6 +1,7 @@
 """What a .tflite file is made of, read from its flatbuffer (no TensorFlow needed).
 
-Uses the TFLite schema module that ships with ai-edge-litert.
+Uses the TFLite schema module that ships with ai-edge-litert; the converter and `leaf-edge
+inspect` both use it.
 """
 
 from __future__ import annotations
@@ -69,3 +70,27 @@ def builtins_only_problems(model: bytes) -> list[str]:
     problems = sorted({op.name for op in read_ops(model) if op.name.split(":")[0] in FORBIDDEN_OPS})
     problems += [f"{t} tensors" for t in sorted(tensor_types(model) & COMPLEX_TYPES)]
     return problems
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """A model input or output: name, shape and element type."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def io_tensors(model: bytes) -> tuple[list[TensorInfo], list[TensorInfo]]:
+    """The first subgraph's inputs and outputs."""
+    graph = schema.Model.GetRootAs(model, 0).Subgraphs(0)
+
+    def info(index: int) -> TensorInfo:
+        tensor = graph.Tensors(index)
+        shape = tuple(int(d) for d in tensor.ShapeAsNumpy()) if tensor.ShapeLength() else ()
+        return TensorInfo(tensor.Name().decode(), shape, _TENSOR_TYPES.get(tensor.Type(), "?"))
+
+    return (
+        [info(graph.Inputs(i)) for i in range(graph.InputsLength())],
+        [info(graph.Outputs(i)) for i in range(graph.OutputsLength())],
+    )

@@ -1,0 +1,111 @@
+"""``leaf-edge inspect``: what a .tflite model file carries, read without TensorFlow."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from device.metadata import read_metadata
+from device.ops import io_tensors, op_summary, read_ops
+
+
+def describe(path: Path) -> dict:
+    """Size, inputs and outputs, operators, standard metadata and the leaf-edge entry of a file."""
+    data = Path(path).read_bytes()
+    metadata = read_metadata(data, str(path))
+    inputs, outputs = io_tensors(data)
+    return {
+        "path": str(path),
+        "size_bytes": len(data),
+        "inputs": [dataclasses.asdict(t) for t in inputs],
+        "outputs": [dataclasses.asdict(t) for t in outputs],
+        "ops": op_summary(read_ops(data)),
+        "metadata": dataclasses.asdict(metadata),
+        "missing_for_leaf_edge": metadata.missing(),
+    }
+
+
+def _tensor(t: dict) -> str:
+    return f"{t['name']} {t['dtype'].lower()}[{', '.join(map(str, t['shape']))}]"
+
+
+def format_description(info: dict) -> str:
+    """The human-readable form of :func:`describe`."""
+    meta, entry = info["metadata"], info["metadata"]["leaf_edge"] or {}
+    rows = [("file", f"{info['path']} ({info['size_bytes'] / 1e6:.2f} MB)")]
+    if meta["name"]:
+        rows.append(
+            (
+                "name",
+                f"{meta['name']} (version {meta['version'] or '-'}, licence {meta['licence'] or 'not set'})",
+            )
+        )
+        rows.append(("description", meta["description"]))
+        if meta["author"]:
+            rows.append(("author", meta["author"]))
+    rows.append(
+        (
+            "input",
+            ", ".join(map(_tensor, info["inputs"]))
+            + (f"; {meta['sample_rate']} Hz, {meta['channels']} channel" if meta["sample_rate"] else ""),
+        )
+    )
+    rows.append(("output", ", ".join(map(_tensor, info["outputs"]))))
+    if meta["labels"]:
+        rows.append(("labels", ", ".join(meta["labels"])))
+    if entry:
+        rows += _leaf_edge_rows(entry)
+    if meta["files"]:
+        rows.append(("files", ", ".join(meta["files"])))
+    ops = info["ops"]
+    rows.append(("ops", f"{sum(ops.values())}: " + ", ".join(f"{name} x{n}" for name, n in ops.items())))
+    if info["missing_for_leaf_edge"]:
+        rows.append(("not leaf-edge", "missing " + "; ".join(info["missing_for_leaf_edge"])))
+    width = max(len(key) for key, _ in rows)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in rows)
+
+
+def _leaf_edge_rows(entry: dict) -> list[tuple[str, str]]:
+    """The leaf-edge entry as table rows; tolerant of entries from other versions."""
+    rows = []
+    front = entry.get("frontend", {})
+    if front:
+        text = (
+            f"{front.get('type')}, {front.get('n_filters')} filters, {front.get('window_ms')} ms window, "
+            f"{front.get('stride_ms')} ms stride"
+        )
+        if "learned_centre_hz" in front:
+            low, high = front["learned_centre_hz"]
+            text += f", {front.get('compression')}; learned centres {low:,.0f}-{high:,.0f} Hz"
+        rows.append(("frontend", text))
+    if "classifier" in entry:
+        rows.append(("classifier", entry["classifier"]))
+    quant = entry.get("quantization", {})
+    if quant:
+        floats = quant.get("float_ops")
+        text = f"{quant.get('mode')}, {quant.get('io')} output"
+        if isinstance(floats, list) and floats:
+            text += f"; float ops: {', '.join(floats)}"
+        rows.append(("quantization", text))
+    audio = entry.get("audio", {})
+    if "clip_samples" in audio:
+        rows.append(("clip", f"{audio['clip_samples']} samples at {audio.get('sample_rate')} Hz"))
+    if "detection" in entry:
+        rows.append(
+            ("detection", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in entry["detection"].items()))
+        )
+    data = entry.get("dataset", {})
+    if data:
+        clips = " / ".join(f"{n} {split}" for split, n in data.get("clips", {}).items())
+        rows.append(("data set", f"{data.get('name', '?')}: {clips or 'size unknown'}"))
+    acc = entry.get("accuracy", {})
+    if "accuracy_tflite" in acc:
+        rows.append(
+            (
+                "accuracy",
+                f"{acc['split']} {acc['accuracy_tflite']:.2%} on {acc['clips']} clips (Keras "
+                f"{acc['accuracy_keras']:.2%}, top-1 agreement {acc['top1_agreement']:.2%})",
+            )
+        )
+    rows.append(("made by", f"leaf-edge {entry.get('leaf_edge_version', '?')}, {entry.get('created', '?')}"))
+    return rows

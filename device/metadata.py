@@ -1,0 +1,156 @@
+"""What a leaf-edge .tflite file says about itself, read without TensorFlow.
+
+A leaf-edge model carries the standard TFLite model metadata (the ``TFLITE_METADATA`` buffer,
+schema identifier ``M001``: name, version, licence, the input's audio properties and the output's
+label file), which MediaPipe's AudioClassifier and the TFLite Task Library read, and a zip archive
+appended to the flatbuffer with ``labels.txt`` and ``leaf_edge.json`` (clip length, frontend,
+detection defaults, data set and measured accuracy). ``unzip -l model.tflite`` lists them.
+
+The TFLite schema comes with ai-edge-litert; the metadata schema is vendored
+(:mod:`device.tflite_metadata_schema`).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+
+from ai_edge_litert import schema_py_generated as tflite_schema
+
+from device import tflite_metadata_schema as meta_schema
+
+METADATA_BUFFER_NAME = "TFLITE_METADATA"
+METADATA_IDENTIFIER = b"M001"
+LABELS_FILE = "labels.txt"
+LEAF_EDGE_FILE = "leaf_edge.json"
+LEAF_EDGE_FORMAT = 1
+
+
+class ModelFileError(ValueError):
+    """A file that is not a usable leaf-edge model; the message says what is wrong or missing."""
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """The standard metadata fields and the leaf-edge entry of one model file."""
+
+    name: str = ""
+    description: str = ""
+    version: str = ""
+    licence: str = ""
+    author: str = ""
+    min_parser_version: str = ""
+    sample_rate: int | None = None
+    channels: int | None = None
+    labels: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    leaf_edge: dict | None = None
+
+    def missing(self) -> list[str]:
+        """What a leaf-edge runtime needs but this file lacks (empty when usable)."""
+        gaps = []
+        if not self.sample_rate:
+            gaps.append("input audio properties (sample rate)")
+        if not self.labels:
+            gaps.append(f"output labels ({LABELS_FILE})")
+        if self.leaf_edge is None:
+            gaps.append(f"the leaf-edge entry ({LEAF_EDGE_FILE})")
+        return gaps
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else (value or "")
+
+
+def _tflite_root(data: bytes, source: str):
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelFileError(f"{source} is not a TFLite model (no TFL3 identifier)")
+    try:
+        root = tflite_schema.Model.GetRootAs(data, 0)
+        root.BuffersLength(), root.MetadataLength()
+    except Exception:  # flatbuffers raises struct/index errors on damaged bytes
+        raise ModelFileError(f"{source} is a damaged TFLite file") from None
+    return root
+
+
+def metadata_buffer(data: bytes, source: str = "the model") -> bytes | None:
+    """The packed ``ModelMetadata`` flatbuffer stored in the model, or None."""
+    root = _tflite_root(data, source)
+    for i in range(root.MetadataLength()):
+        entry = root.Metadata(i)
+        if _text(entry.Name()) != METADATA_BUFFER_NAME:
+            continue
+        buffer = root.Buffers(entry.Buffer())
+        if buffer.Offset() > 1:  # stored outside the flatbuffer (models over 2 GB)
+            return bytes(data[buffer.Offset() : buffer.Offset() + buffer.Size()])
+        return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+    return None
+
+
+def _archive(data: bytes) -> dict[str, bytes]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+    except (zipfile.BadZipFile, OSError):
+        return {}
+
+
+def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
+    """Everything the file says about itself; fields it lacks stay empty (see ``missing()``)."""
+    packed = metadata_buffer(data, source)
+    files = _archive(data)
+    leaf_edge = None
+    if LEAF_EDGE_FILE in files:
+        try:
+            leaf_edge = json.loads(files[LEAF_EDGE_FILE])
+        except ValueError:
+            raise ModelFileError(f"{source}: {LEAF_EDGE_FILE} inside it is not valid JSON") from None
+    if packed is None:
+        return ModelMetadata(files=sorted(files), leaf_edge=leaf_edge)
+    if not meta_schema.ModelMetadata.ModelMetadataBufferHasIdentifier(packed, 0):
+        raise ModelFileError(f"{source}: its TFLITE_METADATA is not TFLite metadata (identifier M001)")
+    meta = meta_schema.ModelMetadataT.InitFromObj(meta_schema.ModelMetadata.GetRootAs(packed, 0))
+    sample_rate = channels = None
+    label_file = None
+    for subgraph in meta.subgraphMetadata or []:
+        for tensor in subgraph.inputTensorMetadata or []:
+            content = tensor.content
+            if content is not None and isinstance(content.contentProperties, meta_schema.AudioPropertiesT):
+                sample_rate = content.contentProperties.sampleRate
+                channels = content.contentProperties.channels
+        for tensor in subgraph.outputTensorMetadata or []:
+            for associated in tensor.associatedFiles or []:
+                if associated.type == meta_schema.AssociatedFileType.TENSOR_AXIS_LABELS:
+                    label_file = _text(associated.name)
+    labels = []
+    if label_file is not None and label_file in files:
+        labels = [line.strip() for line in files[label_file].decode().splitlines() if line.strip()]
+    return ModelMetadata(
+        name=_text(meta.name),
+        description=_text(meta.description),
+        version=_text(meta.version),
+        licence=_text(meta.license),
+        author=_text(meta.author),
+        min_parser_version=_text(meta.minParserVersion),
+        sample_rate=sample_rate,
+        channels=channels,
+        labels=labels,
+        files=sorted(files),
+        leaf_edge=leaf_edge,
+    )
+
+
+def read_leaf_edge_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
+    """Like :func:`read_metadata`, but a file that a leaf-edge runtime cannot use is an error."""
+    metadata = read_metadata(data, source)
+    gaps = metadata.missing()
+    if gaps:
+        raise ModelFileError(
+            f"{source} is not a leaf-edge model: it has no {', no '.join(gaps)} "
+            "(convert a trained run with `leaf-edge convert`)"
+        )
+    if metadata.leaf_edge.get("format", 0) > LEAF_EDGE_FORMAT:
+        raise ModelFileError(f"{source} was written by a newer leaf-edge; upgrade leaf-edge to use it")
+    return metadata
