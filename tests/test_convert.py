@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -167,7 +168,6 @@ def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
 
 def test_folded_mel_frontend_equals_the_trained_one(golden):
     """The mel STFT as a strided real convolution gives the reference mel filterbanks."""
-    import numpy as np
 
     from converter.fold import FoldedMel
     from leaf_edge.frontends.mel import MelFilterbanks
@@ -196,7 +196,7 @@ def test_metadata_is_inside_every_file(converted, tiny_run):
 
 MEDIAPIPE_PROBE = """
 import json, sys
-import numpy as np, soundfile as sf, soxr
+import soundfile as sf, soxr
 from mediapipe.tasks.python import audio
 from mediapipe.tasks.python.components.containers import audio_data
 from mediapipe.tasks.python.core import base_options
@@ -206,22 +206,21 @@ options = audio.AudioClassifierOptions(
 )
 tops = []
 with audio.AudioClassifier.create_from_options(options) as classifier:
-    for clip in sys.argv[2:]:
-        wave, rate = sf.read(clip, dtype="float32")
-        wave = soxr.resample(wave, rate, 44100)  # MediaPipe resamples to the metadata's rate itself
-        result = classifier.classify(audio_data.AudioData.create_from_array(wave, 44100))
-        top = result[0].classifications[0].categories[0]
-        tops.append([top.category_name, top.score])
+    for rate in (16000, 44100):  # at 44.1 kHz MediaPipe resamples to the metadata's rate itself
+        for clip in sys.argv[2:]:
+            wave, clip_rate = sf.read(clip, dtype="float32")
+            wave = soxr.resample(wave, clip_rate, rate)
+            result = classifier.classify(audio_data.AudioData.create_from_array(wave, rate))
+            top = result[0].classifications[0].categories[0]
+            tops.append([rate, top.category_name, top.score])
 print(json.dumps(tops))
 """
 
 
 @pytest.mark.parametrize("mode", ["none", "int8"])
 def test_mediapipe_audio_classifier_reads_the_metadata(converted, tiny_keywords, mode):
-    """A standard reader takes its sample rate and labels from our metadata and runs the model."""
-    import numpy as np
+    """A standard reader takes the sample rate and labels from our metadata and runs the model."""
     import soundfile as sf
-    import soxr
 
     from device.metadata import read_leaf_edge_metadata
     from device.runtime import ModelRunner
@@ -237,14 +236,12 @@ def test_mediapipe_audio_classifier_reads_the_metadata(converted, tiny_keywords,
     assert result.returncode == 0, result.stderr[-3000:]
     tops = json.loads(result.stdout.strip().splitlines()[-1])
     labels = read_leaf_edge_metadata(path.read_bytes()).labels
-    runner = ModelRunner(path.read_bytes())
-    for clip, (name, score) in zip(clips, tops, strict=True):
-        wave, rate = sf.read(clip, dtype="float32")
-        ours = runner.scores(
-            soxr.resample(soxr.resample(wave, rate, 44100), 44100, 16000)[np.newaxis, :16000]
-        )
-        assert name == labels[int(ours.argmax())]
-        assert abs(score - float(ours.max())) < 0.05
+    ours = ModelRunner(path.read_bytes()).scores(np.stack([sf.read(c, dtype="float32")[0] for c in clips]))
+    expected = [labels[i] for i in ours.argmax(1)]
+    assert [name for rate, name, _ in tops if rate == 16000] == expected
+    assert np.allclose([score for rate, _, score in tops if rate == 16000], ours.max(1), atol=1e-3)
+    # Its own resampler differs from ours, which a 2-epoch model notices: only check the labels' origin.
+    assert {name for rate, name, _ in tops if rate == 44100} <= set(labels)
 
 
 def test_inspect_prints_the_metadata(converted):
