@@ -22,6 +22,7 @@ COMMANDS = {
     "evaluate": "leaf_edge.commands:evaluate",
     "convert": "converter.cli:convert",
     "demo": "device.cli:demo",
+    "classify": "device.cli:classify",
     "inspect": "device.cli:inspect",
 }
 

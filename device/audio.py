@@ -1,0 +1,101 @@
+"""Audio in for the device: any sample type, channel count and rate -> mono float32 at the model's rate.
+
+Files are read in blocks (soundfile), so an hour-long recording never sits in memory; rates are
+converted with soxr's streaming resampler, so a file and a microphone take the same path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+
+class AudioInputError(ValueError):
+    """Audio that cannot be classified; the message says why."""
+
+
+def to_mono_float(samples: np.ndarray) -> np.ndarray:
+    """``[T]`` or ``[T, channels]`` samples of any numeric type -> mono float32 in [-1, 1].
+
+    Integer samples are scaled by their type's full range; channels are averaged.
+
+    >>> to_mono_float(np.array([[16384, -16384], [32767, 32767]], np.int16)).round(3).tolist()
+    [0.0, 1.0]
+    """
+    samples = np.asarray(samples)
+    if samples.ndim not in (1, 2):
+        raise AudioInputError(f"audio must be [samples] or [samples, channels], not shape {samples.shape}")
+    if np.issubdtype(samples.dtype, np.unsignedinteger):  # e.g. 8-bit WAV: silence is 128
+        half = (np.iinfo(samples.dtype).max + 1) / 2
+        samples = (samples.astype(np.float32) - half) / half
+    elif np.issubdtype(samples.dtype, np.signedinteger):
+        samples = samples.astype(np.float32) / -np.iinfo(samples.dtype).min
+    elif not np.issubdtype(samples.dtype, np.floating):
+        raise AudioInputError(f"audio samples must be numbers, not {samples.dtype}")
+    samples = samples.astype(np.float32, copy=False)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    if not np.all(np.isfinite(samples)):
+        raise AudioInputError("audio contains NaN or infinite samples")
+    return samples
+
+
+class Resampler:
+    """Streaming rate conversion; chunks in, chunks out, no clicks at chunk borders."""
+
+    def __init__(self, rate_in: int, rate_out: int):
+        if rate_in <= 0:
+            raise AudioInputError(f"sample rate must be positive, not {rate_in}")
+        self.passthrough = rate_in == rate_out
+        self._stream = (
+            None if self.passthrough else soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32")
+        )
+
+    def __call__(self, chunk: np.ndarray, last: bool = False) -> np.ndarray:
+        if self.passthrough:
+            return chunk
+        return self._stream.resample_chunk(chunk, last=last)
+
+
+def resampled(chunks: Iterable[np.ndarray], rate_in: int, rate_out: int) -> Iterator[np.ndarray]:
+    """Mono float32 chunks at ``rate_out`` from chunks of any type, channels and ``rate_in``."""
+    resampler = Resampler(rate_in, rate_out)
+    for chunk in chunks:
+        out = resampler(to_mono_float(chunk))
+        if len(out):
+            yield out
+    tail = resampler(np.zeros(0, np.float32), last=True)
+    if len(tail):
+        yield tail
+
+
+def file_info(path: Path):
+    """soundfile's description of an audio file, or a one-line error for anything that is not one."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, OSError) as error:
+        reason = str(error).split(":")[-1].strip() or "unreadable"
+        raise AudioInputError(f"{path}: not an audio file ({reason})") from None
+    if info.frames == 0:
+        raise AudioInputError(f"{path}: the audio file is empty")
+    return info
+
+
+def file_blocks(path: Path, seconds: float = 10.0) -> tuple[int, Iterator[np.ndarray]]:
+    """``(sample rate, blocks)`` of a file read ``seconds`` at a time (bounded memory)."""
+    import soundfile as sf
+
+    info = file_info(path)
+
+    def blocks() -> Iterator[np.ndarray]:
+        try:
+            yield from sf.blocks(str(path), blocksize=max(1, int(seconds * info.samplerate)), dtype="float32")
+        except (sf.LibsndfileError, RuntimeError) as error:
+            raise AudioInputError(f"{path}: the audio file is damaged or truncated ({error})") from None
+
+    return info.samplerate, blocks()

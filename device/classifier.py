@@ -1,0 +1,129 @@
+"""The Python runtime API: ``Classifier`` classifies clips and streams of audio with a leaf-edge model.
+
+Everything it needs (labels, sample rate, clip length, detection defaults) comes from the model
+file's metadata; only LiteRT, numpy and soxr are used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+from device.audio import resampled, to_mono_float
+from device.detect import DetectionSettings, Detector, Event
+from device.metadata import ModelFileError, read_leaf_edge_metadata
+from device.models import DEFAULT_MODEL
+from device.runtime import ModelRunner
+
+
+@dataclass(frozen=True)
+class Category:
+    """A label and its score (probability)."""
+
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Window:
+    """The scores of one window of a stream; ``time`` is where the window ends, in seconds."""
+
+    time: float
+    scores: np.ndarray
+
+
+def fit_clip(wave: np.ndarray, length: int) -> np.ndarray:
+    """Centre-crop or zero-pad a waveform to ``length`` samples."""
+    if len(wave) >= length:
+        start = (len(wave) - length) // 2
+        return wave[start : start + length]
+    before = (length - len(wave)) // 2
+    return np.pad(wave, (before, length - len(wave) - before))
+
+
+class Classifier:
+    """A leaf-edge .tflite model, ready to classify audio of any rate and channel count.
+
+    >>> clf = Classifier("models/keywords-leaf.tflite")  # doctest: +SKIP
+    >>> clf.labels[:3], clf.sample_rate  # doctest: +SKIP
+    (['yes', 'no', 'up'], 16000)
+    >>> clf.classify(wave_48k, sample_rate=48000)[0]  # doctest: +SKIP
+    Category(label='yes', score=0.98)
+    >>> for event in clf.stream(chunks, sample_rate=48000):  # doctest: +SKIP
+    ...     print(event.time, event.label, event.score)
+    """
+
+    def __init__(self, model: str | Path = DEFAULT_MODEL, num_threads: int = 1):
+        path = Path(model)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such model file")
+        data = path.read_bytes()
+        self.metadata = read_leaf_edge_metadata(data, str(path))
+        try:
+            self._runner = ModelRunner(data, num_threads)
+        except (ValueError, RuntimeError) as error:
+            first = (str(error).strip().splitlines() or ["unknown error"])[0]
+            raise ModelFileError(f"{path}: LiteRT cannot load it ({first})") from None
+        self.path = path
+        self.labels: list[str] = self.metadata.labels
+        self.sample_rate: int = int(self.metadata.sample_rate)
+        self.clip_samples: int = self._runner.clip_samples
+        self.settings = DetectionSettings.from_metadata(self.metadata.leaf_edge)
+        self.background = tuple(self.metadata.leaf_edge.get("background_labels", ()))
+
+    def scores(self, clips: np.ndarray) -> np.ndarray:
+        """Scores ``[N, labels]`` of mono float clips ``[N, clip_samples]`` at the model's rate."""
+        return self._runner.scores(np.asarray(clips, np.float32))
+
+    def classify(self, waveform: np.ndarray, sample_rate: int, top_k: int = 3) -> list[Category]:
+        """The ``top_k`` labels of one clip (any rate, mono or ``[samples, channels]``), best first.
+
+        A clip longer or shorter than the model's is centre-cropped or zero-padded.
+        """
+        wave = to_mono_float(waveform)
+        if sample_rate != self.sample_rate:
+            wave = soxr.resample(wave, sample_rate, self.sample_rate).astype(np.float32)
+        scores = self.scores(fit_clip(wave, self.clip_samples)[np.newaxis])[0]
+        best = np.argsort(-scores)[:top_k]
+        return [Category(self.labels[i], round(float(scores[i]), 4)) for i in best]
+
+    def windows(
+        self, chunks: Iterable[np.ndarray], sample_rate: int, hop_seconds: float | None = None
+    ) -> Iterator[Window]:
+        """Scores of a window every hop along a stream of chunks (a file's blocks, a microphone).
+
+        Memory stays at one window plus one chunk. A stream shorter than one window gives one
+        zero-padded window.
+        """
+        hop = max(1, round((hop_seconds or self.settings.hop_seconds) * self.sample_rate))
+        clip = self.clip_samples
+        buffer = np.zeros(0, np.float32)
+        start = 0  # stream position of buffer[0], in samples at the model's rate
+        end = clip  # where the next window ends
+        for chunk in resampled(chunks, sample_rate, self.sample_rate):
+            buffer = np.concatenate([buffer, chunk])
+            while start + len(buffer) >= end:
+                offset = end - clip - start
+                yield Window(
+                    end / self.sample_rate, self.scores(buffer[offset : offset + clip][np.newaxis])[0]
+                )
+                end += hop
+                drop = min(end - clip - start, len(buffer))
+                buffer, start = buffer[drop:], start + drop
+        if end == clip and len(buffer):
+            yield Window(len(buffer) / self.sample_rate, self.scores(fit_clip(buffer, clip)[np.newaxis])[0])
+
+    def stream(
+        self, chunks: Iterable[np.ndarray], sample_rate: int, settings: DetectionSettings | None = None
+    ) -> Iterator[Event]:
+        """Detection events along a stream of chunks; settings default to the model's."""
+        settings = settings or self.settings
+        detector = Detector(self.labels, settings, self.background)
+        for window in self.windows(chunks, sample_rate, settings.hop_seconds):
+            event = detector.update(window.scores, window.time)
+            if event is not None:
+                yield event

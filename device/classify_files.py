@@ -1,0 +1,69 @@
+"""``leaf-edge classify``: top labels of short files, a timeline and events for long ones.
+
+Files are read in blocks, so an hour-long recording needs no more memory than a short one
+(the per-window list kept for ``--json`` is a few numbers per hop).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from device.audio import file_blocks, file_info
+from device.classifier import Classifier
+from device.detect import DetectionSettings, Detector
+
+
+def classify_file(classifier: Classifier, path: Path, settings: DetectionSettings, top_k: int = 3) -> dict:
+    """One file's result: ``top`` for a clip up to 1.5 windows long, else ``segments`` and ``events``."""
+    info = file_info(path)
+    duration = info.frames / info.samplerate
+    result = {"file": str(path), "duration_seconds": round(duration, 3), "sample_rate": info.samplerate}
+    rate, blocks = file_blocks(path)
+    if duration <= 1.5 * classifier.clip_samples / classifier.sample_rate:
+        wave = np.concatenate(list(blocks))
+        result["top"] = [vars(c) for c in classifier.classify(wave, rate, top_k)]
+        return result
+    detector = Detector(classifier.labels, settings, classifier.background)
+    windows, events = [], []
+    for window in classifier.windows(blocks, rate, settings.hop_seconds):
+        best = int(window.scores.argmax())
+        windows.append({"time": round(window.time, 3), "label": classifier.labels[best],
+                        "score": round(float(window.scores[best]), 4)})  # fmt: skip
+        event = detector.update(window.scores, window.time)
+        if event is not None:
+            events.append(vars(event))
+    result["windows"] = windows
+    result["segments"] = segments(windows)
+    result["events"] = events
+    return result
+
+
+def segments(windows: list[dict]) -> list[dict]:
+    """Runs of consecutive windows with the same top label; ``start`` and ``end`` are window ends."""
+    runs: list[dict] = []
+    for window in windows:
+        if runs and runs[-1]["label"] == window["label"]:
+            run = runs[-1]
+            run["end"], run["windows"] = window["time"], run["windows"] + 1
+            run["max_score"] = max(run["max_score"], window["score"])
+        else:
+            runs.append({"start": window["time"], "end": window["time"],
+                         "label": window["label"], "max_score": window["score"], "windows": 1})  # fmt: skip
+    return runs
+
+
+def format_result(result: dict) -> str:
+    """The human-readable form of :func:`classify_file`."""
+    head = f"{result['file']} ({result['duration_seconds']:.2f} s, {result['sample_rate']} Hz)"
+    if "top" in result:
+        return head + ": " + ", ".join(f"{c['label']} {c['score']:.2f}" for c in result["top"])
+    lines = [head, "  timeline (top label of each window; times are window ends):"]
+    for run in result["segments"]:
+        lines.append(
+            f"    {run['start']:8.2f} - {run['end']:8.2f} s  {run['label']:<12} max {run['max_score']:.2f}"
+        )
+    lines.append(f"  events ({len(result['events'])}):")
+    lines += [f"    {e['time']:8.2f} s  {e['label']:<12} {e['score']:.2f}" for e in result["events"]]
+    return "\n".join(lines)
