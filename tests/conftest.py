@@ -43,3 +43,13 @@ def tiny_run(tiny_keywords, tmp_path_factory) -> Path:
     config = TrainConfig(data=str(tiny_keywords), epochs=2, batch_size=16, augment=AugmentConfig(rooms=4))
     train(config, run, verbose=0, log=lambda *_: None)
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_run, tmp_path_factory) -> Path:
+    """The tiny run converted to a float .tflite with its metadata (for runtime mechanics, not accuracy)."""
+    from converter.convert import convert_run
+
+    path = tmp_path_factory.mktemp("models") / "tiny.tflite"
+    convert_run(tiny_run, path, "none", log=lambda *_: None)
+    return path
