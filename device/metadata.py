@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+import struct
 import zipfile
 from dataclasses import dataclass, field
 
@@ -70,22 +71,25 @@ def _tflite_root(data: bytes, source: str):
     try:
         root = tflite_schema.Model.GetRootAs(data, 0)
         root.BuffersLength(), root.MetadataLength()
-    except Exception:  # flatbuffers raises struct/index errors on damaged bytes
-        raise ModelFileError(f"{source} is a damaged TFLite file") from None
+    except (struct.error, IndexError, ValueError):  # what flatbuffers raises on damaged bytes
+        raise ModelFileError(f"{source} is a damaged or truncated TFLite file") from None
     return root
 
 
 def metadata_buffer(data: bytes, source: str = "the model") -> bytes | None:
     """The packed ``ModelMetadata`` flatbuffer stored in the model, or None."""
     root = _tflite_root(data, source)
-    for i in range(root.MetadataLength()):
-        entry = root.Metadata(i)
-        if _text(entry.Name()) != METADATA_BUFFER_NAME:
-            continue
-        buffer = root.Buffers(entry.Buffer())
-        if buffer.Offset() > 1:  # stored outside the flatbuffer (models over 2 GB)
-            return bytes(data[buffer.Offset() : buffer.Offset() + buffer.Size()])
-        return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+    try:
+        for i in range(root.MetadataLength()):
+            entry = root.Metadata(i)
+            if _text(entry.Name()) != METADATA_BUFFER_NAME:
+                continue
+            buffer = root.Buffers(entry.Buffer())
+            if buffer.Offset() > 1:  # stored outside the flatbuffer (models over 2 GB)
+                return bytes(data[buffer.Offset() : buffer.Offset() + buffer.Size()])
+            return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
+    except (struct.error, IndexError, ValueError):
+        raise ModelFileError(f"{source} is a damaged or truncated TFLite file") from None
     return None
 
 

@@ -290,7 +290,7 @@ def test_inspect_of_a_model_without_metadata_says_what_is_missing(converted, tmp
 
 @pytest.mark.parametrize(
     "content, message",
-    [(b"RIFF....WAVEfmt ", "is not a TFLite model"), (None, "damaged TFLite file")],
+    [(b"RIFF....WAVEfmt ", "is not a TFLite model"), (None, "damaged or truncated TFLite file")],
 )
 def test_inspect_of_a_bad_file_is_a_one_line_error(converted, tmp_path, content, message):
     bad = tmp_path / "bad.tflite"
