@@ -21,31 +21,18 @@ def split_model(paths: tuple[Path, ...]) -> tuple[Path, list[Path]]:
 
 
 def detection_options(command):
-    """Flags that override the model's recommended detection settings."""
+    """Flags that override the model's recommended detection settings (named after their fields)."""
     options = [
-        click.option("--hop", type=float, help="Seconds between windows (model default)."),
+        click.option("--hop", "hop_seconds", type=float, help="Seconds between windows (model default)."),
         click.option("--threshold", type=float, help="Smoothed score a label must reach (model default)."),
-        click.option("--smoothing", type=int, help="Windows averaged before deciding (model default)."),
+        click.option("--smoothing", "smoothing_windows", type=int, help="Windows averaged (model default)."),
         click.option("--min-count", type=int, help="Hops a label must stay above threshold (model default)."),
-        click.option("--suppression", type=float, help="Seconds of quiet after an event (model default)."),
+        click.option("--suppression", "suppression_seconds", type=float, help="Seconds between events."),
         click.option("--threads", type=int, default=1, show_default=True, help="LiteRT CPU threads."),
     ]
     for option in reversed(options):
         command = option(command)
     return command
-
-
-def settings_from(classifier, hop, threshold, smoothing, min_count, suppression):
-    from device.detect import DetectionSettings
-
-    return DetectionSettings.from_metadata(
-        classifier.metadata.leaf_edge,
-        hop_seconds=hop,
-        threshold=threshold,
-        smoothing_windows=smoothing,
-        min_count=min_count,
-        suppression_seconds=suppression,
-    )
 
 
 @click.command()
@@ -91,7 +78,7 @@ def inspect(model: Path, as_json: bool) -> None:
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @user_errors
-def classify(paths, top_k, hop, threshold, smoothing, min_count, suppression, threads, as_json) -> None:
+def classify(paths, top_k, threads, as_json, **detection) -> None:
     """Classify audio files: [MODEL.tflite] FILE...
 
     A clip (up to 1.5 windows) gets its top labels; a longer recording gets a timeline of the
@@ -110,8 +97,10 @@ def classify(paths, top_k, hop, threshold, smoothing, min_count, suppression, th
     model, files = split_model(paths)
     if not files:
         raise click.ClickException("no audio files given")
+    from device.detect import DetectionSettings
+
     classifier = Classifier(model, num_threads=threads)
-    settings = settings_from(classifier, hop, threshold, smoothing, min_count, suppression)
+    settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **detection)
     failed = 0
     for path in files:
         try:
@@ -125,3 +114,47 @@ def classify(paths, top_k, hop, threshold, smoothing, min_count, suppression, th
         click.echo(json.dumps(result) if as_json else format_result(result))
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} files could not be classified")
+
+
+@click.command()
+@click.argument("model", required=False, type=click.Path(path_type=Path))
+@click.option("--list-devices", is_flag=True, help="List input devices and exit.")
+@click.option("--device", help="Input device: index or part of its name (default: the system default).")
+@click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
+@detection_options
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then a summary line.")
+@user_errors
+def listen(model, list_devices, device, duration, threads, as_json, **detection) -> None:
+    """Detect keywords on a live microphone: [MODEL.tflite].
+
+    Prints each event with its time, label, score and latency. Ctrl-C stops with a summary.
+    MODEL defaults to the shipped keyword model.
+
+    \b
+    Examples:
+      leaf-edge listen --list-devices
+      leaf-edge listen --device "USB" --duration 30 --json
+    """
+    from device.listen import format_event, format_summary, run_listener
+    from device.microphone import input_devices
+
+    if list_devices:
+        devices = input_devices()
+        if as_json:
+            click.echo(json.dumps(devices))
+        for d in [] if as_json else devices:
+            click.echo(
+                f"{d['index']:3d}  {d['name']}  ({d['host_api']}, {d['channels']} ch, {d['default_rate']} Hz)"
+            )
+        if not devices and not as_json:
+            click.echo("no input devices")
+        return
+    model, _ = split_model((model,) if model else ())
+
+    def show(event: dict) -> None:
+        click.echo(json.dumps(event) if as_json else format_event(event))
+
+    summary = run_listener(
+        model, device, duration, threads, detection, show, log=None if as_json else click.echo
+    )
+    click.echo(json.dumps({"summary": summary}) if as_json else format_summary(summary))

@@ -24,6 +24,7 @@ COMMANDS = {
     "demo": "device.cli:demo",
     "classify": "device.cli:classify",
     "inspect": "device.cli:inspect",
+    "listen": "device.cli:listen",
 }
 
 # Failures that are the user's to fix: shown as one line, exit status 1, no traceback

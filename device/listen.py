@@ -1,0 +1,79 @@
+"""``leaf-edge listen``: a microphone, the classifier's stream of events, and a closing summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from device.classifier import Classifier
+from device.detect import DetectionSettings
+from device.microphone import Microphone, capture_rate, resolve_device
+
+
+def run_listener(
+    model: Path,
+    device: str | None,
+    duration: float | None,
+    threads: int,
+    overrides: dict,
+    on_event: Callable[[dict], None],
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Listen until ``duration`` passes or Ctrl-C; call ``on_event`` per event; return a summary.
+
+    ``overrides`` are :class:`DetectionSettings` fields that replace the model's defaults.
+    """
+    classifier = Classifier(model, num_threads=threads)
+    settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **overrides)
+    index = resolve_device(device)
+    rate = capture_rate(index, classifier.sample_rate)
+    mic = Microphone(index, rate)
+    if log:
+        resampling = "" if rate == classifier.sample_rate else f", resampled to {classifier.sample_rate} Hz"
+        log(f"listening on device {index} at {rate} Hz{resampling}; labels: "
+            + ", ".join(label for label in classifier.labels if label not in classifier.background)
+            + ("" if duration else "; Ctrl-C to stop"))  # fmt: skip
+    counts: Counter[str] = Counter()
+    latencies = []
+    interrupted = False
+    try:
+        for event in classifier.stream(mic.chunks(duration), rate, settings):
+            latency = time.monotonic() - (mic.started_at + event.time)
+            latencies.append(latency)
+            counts[event.label] += 1
+            on_event({"time": event.time, "label": event.label, "score": event.score,
+                      "latency_ms": round(1000 * latency)})  # fmt: skip
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        mic.close()
+    return {
+        "seconds": round(mic.stats.seconds, 2),
+        "events": sum(counts.values()),
+        "by_label": dict(counts),
+        "median_latency_ms": round(1000 * sorted(latencies)[len(latencies) // 2]) if latencies else None,
+        "overflows": mic.stats.overflows,
+        "reopened": mic.stats.reopened,
+        "interrupted": interrupted,
+        "device": index,
+        "rate": rate,
+    }
+
+
+def format_event(event: dict) -> str:
+    latency = f"latency {event['latency_ms']} ms"
+    return f"{event['time']:8.2f} s  {event['label']:<10} {event['score']:.2f}  ({latency})"
+
+
+def format_summary(summary: dict) -> str:
+    labels = ", ".join(f"{label} x{n}" for label, n in summary["by_label"].items()) or "none"
+    text = f"listened {summary['seconds']:.1f} s: {summary['events']} events ({labels})"
+    if summary["median_latency_ms"] is not None:
+        text += f", median latency {summary['median_latency_ms']} ms"
+    if summary["overflows"]:
+        text += f"; {summary['overflows']} input overflows (audio was dropped: the machine is too busy)"
+    if summary["reopened"]:
+        text += f"; the device was reopened {summary['reopened']} times"
+    return text
