@@ -53,3 +53,45 @@ def tiny_model(tiny_run, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "tiny.tflite"
     convert_run(tiny_run, path, "none", log=lambda *_: None)
     return path
+
+
+def require(available: bool, what: str) -> None:
+    """Skip a test whose dependency is missing here; under CI=true that is a failure instead."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing (CI must install it)")
+    pytest.skip(f"{what} is missing")
+
+
+@pytest.fixture(scope="session")
+def virtual_mic(tmp_path_factory):
+    """A PulseAudio virtual microphone (tests/tools/virtual-mic.sh): yields a function that plays a WAV
+    into it, and the environment a client needs to record from it."""
+    import shutil
+    import subprocess
+
+    require(shutil.which("pulseaudio") is not None, "pulseaudio (scripts/install-system-deps.sh)")
+    script = Path(__file__).parent / "tools" / "virtual-mic.sh"
+    env = {**os.environ, "VMIC_DIR": str(tmp_path_factory.mktemp("vmic"))}
+    subprocess.run(["bash", str(script), "start"], env=env, check=True, capture_output=True, timeout=60)
+    env["PULSE_SERVER"] = f"unix:{env['VMIC_DIR']}/pulse/native"
+
+    def control(*args: str, background: bool = False):
+        command = ["bash", str(script), *args]
+        if background:
+            return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.run(command, env=env, check=True, capture_output=True, timeout=120)
+
+    control.env = env
+    yield control
+    subprocess.run(["bash", str(script), "stop"], env=env, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def keyword_model() -> Path:
+    """The shipped default keyword model (accurate enough to test detections end to end)."""
+    from device.models import DEFAULT_MODEL
+
+    require(DEFAULT_MODEL.exists(), f"the shipped model {DEFAULT_MODEL}")
+    return DEFAULT_MODEL
