@@ -3,14 +3,21 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# What a Raspberry Pi gets: `pip install '.[device]'`, no TensorFlow.
+DEVICE_VENV ?= .venv-device
+DEVICE_STAMP := $(DEVICE_VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-device lint bench clean
 
 demo: $(STAMP)  ## classify speech with the shipped default model
 	$(BIN)/leaf-edge demo
 
-test: $(STAMP)  ## the whole test suite (what CI runs)
+test: $(STAMP) $(DEVICE_STAMP)  ## the whole test suite, then the device tests without TensorFlow (what CI runs)
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-device
+
+test-device: $(DEVICE_STAMP)  ## the device tests in a device-only environment (no TensorFlow)
+	$(DEVICE_VENV)/bin/python -m pytest -p no:cacheprovider tests/device
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -27,5 +34,12 @@ $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	$(BIN)/python -m pip install --quiet -e '.[train,device,dev]'
 	touch $@
 
+$(DEVICE_STAMP): pyproject.toml scripts/install-system-deps.sh
+	scripts/install-system-deps.sh
+	test -x $(DEVICE_VENV)/bin/python || $(PYTHON) -m venv $(DEVICE_VENV)
+	$(DEVICE_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DEVICE_VENV)/bin/python -m pip install --quiet '.[device]' pytest
+	touch $@
+
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEVICE_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -36,21 +36,25 @@ def detection_options(command):
 
 
 @click.command()
-def demo() -> None:
-    """Classify a bundled recording with the shipped default keyword model.
+@click.option("--picture", type=click.Path(dir_okay=False, path_type=Path), default="leaf-edge-demo.png",
+              show_default=True, help="Where to draw the recording's LEAF spectrogram.")  # fmt: skip
+@click.option("--listen-seconds", type=float, default=5.0, show_default=True, help="0: skip the microphone.")
+@user_errors
+def demo(picture: Path, listen_seconds: float) -> None:
+    """Classify a bundled recording with the shipped keyword model, draw it, then listen.
 
     \b
     Example:
       leaf-edge demo
     """
+    from device.classifier import Classifier
+    from device.demo import run_demo
+
     if not DEFAULT_MODEL.exists():
-        click.echo(
-            f"No model ships yet: {DEFAULT_MODEL.name} is not in {DEFAULT_MODEL.parent}/.\n"
-            "You can train and convert your own today (README: 'Train your own', 'Convert');\n"
-            "the shipped model and the on-device runner come next."
+        raise click.ClickException(
+            f"the shipped model {DEFAULT_MODEL} is missing (git lfs? a partial clone?)"
         )
-        return
-    raise click.ClickException(f"{DEFAULT_MODEL} exists but this version cannot run it yet")
+    run_demo(Classifier(DEFAULT_MODEL), click.echo, picture, listen_seconds)
 
 
 @click.command()
