@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEVICE_VENV ?= .venv-device
 DEVICE_STAMP := $(DEVICE_VENV)/.installed
 
-.PHONY: demo test test-device lint bench clean
+.PHONY: demo test test-device pi-check lint bench clean
 
 demo: $(STAMP)  ## classify speech with the shipped default model
 	$(BIN)/leaf-edge demo
@@ -18,6 +18,9 @@ test: $(STAMP) $(DEVICE_STAMP)  ## the whole test suite, then the device tests w
 
 test-device: $(DEVICE_STAMP)  ## the device tests in a device-only environment (no TensorFlow)
 	$(DEVICE_VENV)/bin/python -m pytest -p no:cacheprovider tests/device
+
+pi-check:  ## the device side on an emulated Raspberry Pi 4 (arm64 under qemu; ~15 min, not in CI)
+	scripts/pi-check.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
