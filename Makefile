@@ -17,6 +17,8 @@ test: $(STAMP) $(DEVICE_STAMP)  ## the whole test suite, then the device tests w
 	$(MAKE) --no-print-directory test-device
 
 test-device: $(DEVICE_STAMP)  ## the device tests in a device-only environment (no TensorFlow)
+	@$(DEVICE_VENV)/bin/python -c 'import importlib.util as u, sys; sys.exit(u.find_spec("tensorflow") is not None)' \
+	  || { echo "$(DEVICE_VENV) must not contain TensorFlow"; exit 1; }
 	$(DEVICE_VENV)/bin/python -m pytest -p no:cacheprovider tests/device
 
 pi-check:  ## the device side on an emulated Raspberry Pi 4 (arm64 under qemu; ~15 min, not in CI)

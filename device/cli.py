@@ -125,10 +125,11 @@ def classify(paths, top_k, threads, as_json, **detection) -> None:
 @click.option("--list-devices", is_flag=True, help="List input devices and exit.")
 @click.option("--device", help="Input device: index or part of its name (default: the system default).")
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--rate", type=int, help="Capture at this rate (default: the model's if the device has it).")
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then a summary line.")
 @user_errors
-def listen(model, list_devices, device, duration, threads, as_json, **detection) -> None:
+def listen(model, list_devices, device, duration, rate, threads, as_json, **detection) -> None:
     """Detect keywords on a live microphone: [MODEL.tflite].
 
     Prints each event with its time, label, score and latency. Ctrl-C stops with a summary.
@@ -159,6 +160,6 @@ def listen(model, list_devices, device, duration, threads, as_json, **detection)
         click.echo(json.dumps(event) if as_json else format_event(event))
 
     summary = run_listener(
-        model, device, duration, threads, detection, show, log=None if as_json else click.echo
+        model, device, duration, threads, detection, show, log=None if as_json else click.echo, rate=rate
     )
     click.echo(json.dumps({"summary": summary}) if as_json else format_summary(summary))

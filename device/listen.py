@@ -20,15 +20,17 @@ def run_listener(
     overrides: dict,
     on_event: Callable[[dict], None],
     log: Callable[[str], None] | None = None,
+    rate: int | None = None,
 ) -> dict:
     """Listen until ``duration`` passes or Ctrl-C; call ``on_event`` per event; return a summary.
 
-    ``overrides`` are :class:`DetectionSettings` fields that replace the model's defaults.
+    ``overrides`` are :class:`DetectionSettings` fields that replace the model's defaults;
+    ``rate`` forces the capture rate (else the model's rate when the device has it).
     """
     classifier = Classifier(model, num_threads=threads)
     settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **overrides)
     index = resolve_device(device)
-    rate = capture_rate(index, classifier.sample_rate)
+    rate = rate or capture_rate(index, classifier.sample_rate)
     mic = Microphone(index, rate)
     if log:
         resampling = "" if rate == classifier.sample_rate else f", resampled to {classifier.sample_rate} Hz"

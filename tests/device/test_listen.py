@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +40,30 @@ def test_listen_hears_the_fed_keywords_in_order(virtual_mic, keyword_model, tmp_
     assert all(abs(g - e) <= 0.6 for g, e in zip(gaps, expected, strict=True)), (gaps, expected)
     assert summary["events"] == len(WORDS) and summary["overflows"] == 0
     assert all(0 <= e["latency_ms"] < 1000 for e in events)
+
+
+def test_capture_at_another_rate_is_resampled(virtual_mic, keyword_model, tmp_path):
+    audio, _ = recording(WORDS[:3], seed=1)
+    wav = write_wav(tmp_path / "three.wav", audio)
+    process = listen(
+        keyword_model, virtual_mic.env, "--duration", str(len(audio) / 16000 + 5), "--rate", "44100"
+    )
+    started(process)
+    virtual_mic("feed", str(wav))
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err[-2000:]
+    assert "at 44100 Hz, resampled to 16000 Hz" in out
+    assert [line.split()[2] for line in out.splitlines() if " s  " in line] == WORDS[:3]
+
+
+def test_ctrl_c_stops_with_a_summary(virtual_mic, keyword_model):
+    process = listen(keyword_model, virtual_mic.env, "--json")
+    started(process)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err[-2000:]
+    summary = json.loads(out.splitlines()[-1])["summary"]
+    assert summary["interrupted"] and summary["seconds"] > 0
 
 
 def test_a_dying_audio_server_is_noticed(virtual_mic, keyword_model):
