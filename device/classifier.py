@@ -18,6 +18,7 @@ from device.detect import DetectionSettings, Detector, Event
 from device.metadata import ModelFileError, read_leaf_edge_metadata
 from device.models import DEFAULT_MODEL
 from device.runtime import ModelRunner
+from leaf_edge.data.folders import fit_length  # no TensorFlow there
 
 
 @dataclass(frozen=True)
@@ -34,15 +35,6 @@ class Window:
 
     time: float
     scores: np.ndarray
-
-
-def fit_clip(wave: np.ndarray, length: int) -> np.ndarray:
-    """Centre-crop or zero-pad a waveform to ``length`` samples."""
-    if len(wave) >= length:
-        start = (len(wave) - length) // 2
-        return wave[start : start + length]
-    before = (length - len(wave)) // 2
-    return np.pad(wave, (before, length - len(wave) - before))
 
 
 class Classifier:
@@ -87,7 +79,7 @@ class Classifier:
         wave = to_mono_float(waveform)
         if sample_rate != self.sample_rate:
             wave = soxr.resample(wave, sample_rate, self.sample_rate).astype(np.float32)
-        scores = self.scores(fit_clip(wave, self.clip_samples)[np.newaxis])[0]
+        scores = self.scores(fit_length(wave, self.clip_samples)[np.newaxis])[0]
         best = np.argsort(-scores)[:top_k]
         return [Category(self.labels[i], round(float(scores[i]), 4)) for i in best]
 
@@ -115,7 +107,7 @@ class Classifier:
                 drop = min(end - clip - start, len(buffer))
                 buffer, start = buffer[drop:], start + drop
         if end == clip and len(buffer):
-            yield Window(len(buffer) / self.sample_rate, self.scores(fit_clip(buffer, clip)[np.newaxis])[0])
+            yield Window(len(buffer) / self.sample_rate, self.scores(fit_length(buffer, clip)[np.newaxis])[0])
 
     def stream(
         self, chunks: Iterable[np.ndarray], sample_rate: int, settings: DetectionSettings | None = None

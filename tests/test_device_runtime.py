@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from device.audio import AudioInputError, Resampler, to_mono_float
-from device.classifier import Classifier, fit_clip
+from device.classifier import Classifier
 from device.detect import DetectionSettings, Detector, Event
+from leaf_edge.data.folders import fit_length
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_a_stream_shorter_than_a_window_gives_one_padded_window(classifier, spee
     short = speech[0][0][:6000]
     windows = list(classifier.windows([short], 16000))
     assert len(windows) == 1 and windows[0].time == pytest.approx(6000 / 16000)
-    assert np.allclose(windows[0].scores, classifier.scores(fit_clip(short, 16000)[np.newaxis])[0])
+    assert np.allclose(windows[0].scores, classifier.scores(fit_length(short, 16000)[np.newaxis])[0])
 
 
 def scores_for(labels, label, value):
