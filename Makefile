@@ -43,7 +43,7 @@ $(DEVICE_STAMP): pyproject.toml scripts/install-system-deps.sh
 	scripts/install-system-deps.sh
 	test -x $(DEVICE_VENV)/bin/python || $(PYTHON) -m venv $(DEVICE_VENV)
 	$(DEVICE_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(DEVICE_VENV)/bin/python -m pip install --quiet '.[device]' pytest
+	$(DEVICE_VENV)/bin/python -m pip install --quiet -e '.[device]' pytest
 	touch $@
 
 clean:
