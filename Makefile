@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 DEVICE_VENV ?= .venv-device
 DEVICE_STAMP := $(DEVICE_VENV)/.installed
 
-.PHONY: demo test test-device pi-check lint bench clean
+.PHONY: demo test test-device model pi-check lint bench clean
 
 demo: $(STAMP)  ## classify speech with the shipped default model
 	$(BIN)/leaf-edge demo
@@ -20,6 +20,19 @@ test-device: $(DEVICE_STAMP)  ## the device tests in a device-only environment (
 	@$(DEVICE_VENV)/bin/python -c 'import importlib.util as u, sys; sys.exit(u.find_spec("tensorflow") is not None)' \
 	  || { echo "$(DEVICE_VENV) must not contain TensorFlow"; exit 1; }
 	$(DEVICE_VENV)/bin/python -m pytest -p no:cacheprovider tests/device
+
+# `make model` rebuilds models/ from nothing: the built-in data set, LEAF training, conversion.
+MODEL_DATA ?= data/keywords
+MODEL_RUN ?= runs/keywords-leaf
+MODEL_META := --name keywords-leaf --licence Apache-2.0 --author "leaf-edge contributors" \
+  --description "Speech Commands' 12-label keyword task (yes, no, up, down, left, right, on, off, stop, go, silence, unknown): LEAF + EfficientNetB0, trained on the built-in synthetic keyword set."
+
+model: $(STAMP)  ## rebuild models/ from nothing (about 1.5 hours on 2 cores; resumes if interrupted)
+	test -f $(MODEL_DATA)/dataset.json || $(BIN)/leaf-edge data keywords $(MODEL_DATA)
+	$(BIN)/leaf-edge train $(MODEL_DATA) --out $(MODEL_RUN)
+	$(BIN)/leaf-edge convert $(MODEL_RUN) -o models/keywords-leaf.tflite --quantize int8 --force $(MODEL_META)
+	$(BIN)/leaf-edge convert $(MODEL_RUN) -o models/keywords-leaf-float.tflite --quantize none --force $(MODEL_META)
+	$(BIN)/python scripts/make_demo_recording.py models/demo-keywords.wav
 
 pi-check:  ## the device side on an emulated Raspberry Pi 4 (arm64 under qemu; ~15 min, not in CI)
 	scripts/pi-check.sh
