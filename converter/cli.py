@@ -99,6 +99,9 @@ def convert(
             f"max score difference {report['max_score_difference']:.2e}"
         )
     click.echo(f"latency {report['latency_ms_1_thread']:.1f} ms per window on 1 thread")
+    coverage = report["xnnpack"]
+    outside = ", ".join(coverage["ops_outside"]) or "none"
+    click.echo(f"XNNPACK: {coverage['partitions']} partition(s); ops outside it: {outside}")
     click.echo("ops: " + ", ".join(f"{name} x{count}" for name, count in report["ops"].items()))
     if isinstance(report["float_ops"], list):
         click.echo("left in float: " + (", ".join(report["float_ops"]) or "none"))

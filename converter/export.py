@@ -9,7 +9,8 @@ shape])`` then ``TFLiteConverter.from_saved_model`` with builtin ops only. Quant
 * ``int8``: selective full-integer: the classifier runs in int8, the frontend stays float,
   because after the squared modulus 95% of energies fall below 1e-3 of the largest and int8
   turns them to zero (PCEN then collapses). Done with TF's quantization debugger and a
-  deny-list of the frontend's tensors; float32 input and output.
+  deny-list of the frontend's tensors and of the final softmax (XNNPACK has no int8 softmax,
+  and a float one keeps the whole graph in one XNNPACK partition); float32 input and output.
 * ``int16x8``: int16 activations and int8 weights where TFLite has kernels, float elsewhere.
 """
 
@@ -96,7 +97,11 @@ def convert(
             debugger = tf.lite.experimental.QuantizationDebugger(
                 converter=converter,
                 debug_dataset=representative,
-                debug_options=tf.lite.experimental.QuantizationDebugOptions(denylisted_nodes=frontend),
+                debug_options=tf.lite.experimental.QuantizationDebugOptions(
+                    denylisted_nodes=frontend,
+                    # XNNPACK has no int8 softmax: keep it float unless the output must be int8
+                    denylisted_ops=["SOFTMAX"] if io_type == "float32" else [],
+                ),
             )
             tflite = debugger.get_nondebug_quantized_model()
             if io_type == "int8":

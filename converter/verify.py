@@ -2,7 +2,7 @@
 
 LiteRT (ai-edge-litert) runs the .tflite bytes; the report gives size, operators by type and
 dtype, the ops left in float, accuracy next to Keras', top-1 agreement, the largest score
-difference and single-thread latency.
+difference, single-thread latency, and how the default XNNPACK delegate covers the graph.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from device.ops import op_summary, read_ops
-from device.runtime import ModelRunner
+from device.runtime import ModelRunner, xnnpack_coverage
 
 BOOKKEEPING_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
@@ -50,6 +50,7 @@ def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np
         if quantized
         else "all (not quantized)",
         "latency_ms_1_thread": round(latency_ms(model, waves.shape[1]), 2),
+        "xnnpack": xnnpack_coverage(model),
     }
     if len(waves):
         tflite_scores = scores(model, waves)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 try:
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 except ImportError:  # pragma: no cover - only on devices without ai-edge-litert
-    from tflite_runtime.interpreter import Interpreter
+    from tflite_runtime.interpreter import Interpreter, OpResolverType
 
 
 class ModelRunner:
@@ -56,3 +56,39 @@ class ModelRunner:
             self.invoke(wave)
             out.append(self._decode(self.interpreter.get_tensor(self._output["index"])[0]))
         return np.stack(out) if out else np.zeros((0, int(self._output["shape"][-1])), np.float32)
+
+
+def xnnpack_coverage(model: bytes) -> dict:
+    """How the default XNNPACK delegate splits the graph: partitions, and the ops left outside it.
+
+    The interpreter appends one DELEGATE node per partition after the model's own nodes. An op
+    runs outside XNNPACK when a tensor that a partition or the model output needs comes from it
+    rather than from a partition; walking back from those tensors finds every such op.
+    """
+    plain = Interpreter(
+        model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    )
+    delegated = Interpreter(model_content=model)
+    plain.allocate_tensors()
+    delegated.allocate_tensors()
+    own_nodes = plain._interpreter.NumNodes()
+    producers = {}
+    for index in range(own_nodes):
+        for tensor in plain._get_op_details(index)["outputs"]:
+            producers[int(tensor)] = index
+    partitions = [delegated._get_op_details(i) for i in range(own_nodes, delegated._interpreter.NumNodes())]
+    inside = {int(t) for node in partitions for t in node["outputs"]}
+    wanted = [int(t) for node in partitions for t in node["inputs"]]
+    wanted += [int(d["index"]) for d in delegated.get_output_details()]
+    outside, seen = set(), set()
+    while wanted:
+        tensor = wanted.pop()
+        if tensor in seen or tensor in inside or tensor not in producers:
+            continue
+        seen.add(tensor)
+        outside.add(producers[tensor])
+        wanted += [int(t) for t in plain._get_op_details(producers[tensor])["inputs"]]
+    return {
+        "partitions": len(partitions),
+        "ops_outside": sorted(plain._get_op_details(i)["op_name"] for i in outside),
+    }

@@ -64,6 +64,11 @@ def test_float_model_agrees_with_keras(converted):
     assert report["accuracy_tflite"] == report["accuracy_keras"]
 
 
+@pytest.mark.parametrize("mode", ["none", "int8"])
+def test_xnnpack_takes_the_whole_graph(converted, mode):
+    assert converted[mode][1]["xnnpack"] == {"partitions": 1, "ops_outside": []}
+
+
 def test_int8_keeps_the_frontend_in_float_and_the_classifier_in_int8(converted):
     _, report = converted["int8"]
     assert report["ops"].get("CONV_2D/INT8", 0) > 50  # EfficientNet

@@ -42,7 +42,7 @@ def window_pool(energies: tf.Tensor, windows: tf.Tensor, stride: int) -> tf.Tens
     """Each channel of ``[B, T, n]`` pooled by its own window ``[W, n]``: ``[B, ceil(T/stride), n]``."""
     kernel = windows[tf.newaxis, :, :, tf.newaxis]
     pooled = tf.nn.depthwise_conv2d(energies[:, tf.newaxis], kernel, (1, stride, stride, 1), "SAME")
-    return pooled[:, 0]
+    return tf.squeeze(pooled, axis=1)  # a reshape in TFLite, which XNNPACK takes (pooled[:, 0] it does not)
 
 
 def gaussian_pool(energies: tf.Tensor, widths: tf.Tensor, window_size: int, stride: int) -> tf.Tensor:
