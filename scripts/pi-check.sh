@@ -21,5 +21,7 @@ $arm run /bin/sh -c '
   echo "[pi-check] $(uname -m), $(/opt/venv/bin/python --version), TensorFlow installed:" \
        "$(/opt/venv/bin/python -c "import importlib.util as u; print(u.find_spec(\"tensorflow\") is not None)")"
   /opt/venv/bin/leaf-edge inspect models/keywords-leaf.tflite | head -4
-  time /opt/venv/bin/leaf-edge classify models/keywords-leaf.tflite models/demo-keywords.wav
+  start=$(date +%s)
+  /opt/venv/bin/leaf-edge classify models/keywords-leaf.tflite models/demo-keywords.wav
+  echo "[pi-check] classify took $(( $(date +%s) - start )) s under emulation"
 '

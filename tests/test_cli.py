@@ -14,12 +14,6 @@ def test_help_lists_every_command():
         assert name in result.output
 
 
-def test_demo_runs_and_says_what_is_missing():
-    result = CliRunner().invoke(main, ["demo"])
-    assert result.exit_code == 0, result.output
-    assert "No model ships yet" in result.output
-
-
 def test_unknown_command_is_a_one_line_error():
     result = CliRunner().invoke(main, ["frobnicate"])
     assert result.exit_code != 0
