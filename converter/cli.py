@@ -98,6 +98,9 @@ def convert(
             f"{report['clips']} clips; top-1 agreement {report['top1_agreement']:.4f}; "
             f"max score difference {report['max_score_difference']:.2e}"
         )
+        lost = report["accuracy_keras"] - report["accuracy_tflite"]
+        if lost > 0.005:
+            click.echo(f"warning: {quantize} loses {100 * lost:.1f} accuracy points here; int8 keeps them")
     click.echo(f"latency {report['latency_ms_1_thread']:.1f} ms per window on 1 thread")
     coverage = report["xnnpack"]
     outside = ", ".join(coverage["ops_outside"]) or "none"
