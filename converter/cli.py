@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -103,7 +104,7 @@ def convert(
             click.echo(f"warning: {quantize} loses {100 * lost:.1f} accuracy points here; int8 keeps them")
     click.echo(f"latency {report['latency_ms_1_thread']:.1f} ms per window on 1 thread")
     coverage = report["xnnpack"]
-    outside = ", ".join(coverage["ops_outside"]) or "none"
+    outside = ", ".join(f"{op} x{n}" for op, n in Counter(coverage["ops_outside"]).items()) or "none"
     click.echo(f"XNNPACK: {coverage['partitions']} partition(s); ops outside it: {outside}")
     click.echo("ops: " + ", ".join(f"{name} x{count}" for name, count in report["ops"].items()))
     if isinstance(report["float_ops"], list):
