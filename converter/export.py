@@ -26,10 +26,10 @@ import tensorflow as tf
 from tensorflow.lite.python.util import modify_model_io_type
 
 from converter import IO_TYPES, MODES
+from device.features import FRONTEND_SCOPES
 from device.ops import builtins_only_problems, tensor_names
 
 CALIBRATED_MODES = ("int8", "int16x8")
-FRONTEND_SCOPES = ("folded_leaf", "folded_mel")
 
 Calibration = Callable[[], Iterable[np.ndarray]]  # yields [1, clip_samples] float32 waveforms
 

@@ -86,8 +86,8 @@ def file_info(path: Path):
     return info
 
 
-def file_blocks(path: Path, seconds: float = 10.0) -> tuple[int, Iterator[np.ndarray]]:
-    """``(sample rate, blocks)`` of a file read ``seconds`` at a time (bounded memory)."""
+def file_blocks(path: Path, seconds: float = 10.0):
+    """``(soundfile info, blocks)`` of a file read ``seconds`` at a time (bounded memory)."""
     import soundfile as sf
 
     info = file_info(path)
@@ -98,4 +98,4 @@ def file_blocks(path: Path, seconds: float = 10.0) -> tuple[int, Iterator[np.nda
         except (sf.LibsndfileError, RuntimeError) as error:
             raise AudioInputError(f"{path}: the audio file is damaged or truncated ({error})") from None
 
-    return info.samplerate, blocks()
+    return info, blocks()

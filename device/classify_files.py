@@ -10,17 +10,17 @@ from pathlib import Path
 
 import numpy as np
 
-from device.audio import file_blocks, file_info
+from device.audio import file_blocks
 from device.classifier import Classifier
 from device.detect import DetectionSettings, Detector
 
 
 def classify_file(classifier: Classifier, path: Path, settings: DetectionSettings, top_k: int = 3) -> dict:
     """One file's result: ``top`` for a clip up to 1.5 windows long, else ``segments`` and ``events``."""
-    info = file_info(path)
-    duration = info.frames / info.samplerate
+    info, blocks = file_blocks(path)
+    rate = info.samplerate
+    duration = info.frames / rate
     result = {"file": str(path), "duration_seconds": round(duration, 3), "sample_rate": info.samplerate}
-    rate, blocks = file_blocks(path)
     if duration <= 1.5 * classifier.clip_samples / classifier.sample_rate:
         wave = np.concatenate(list(blocks))
         result["top"] = [vars(c) for c in classifier.classify(wave, rate, top_k)]

@@ -159,7 +159,10 @@ def listen(model, list_devices, device, duration, rate, threads, as_json, **dete
     def show(event: dict) -> None:
         click.echo(json.dumps(event) if as_json else format_event(event))
 
+    from device.classifier import Classifier
+
+    classifier = Classifier(model, num_threads=threads)
     summary = run_listener(
-        model, device, duration, threads, detection, show, log=None if as_json else click.echo, rate=rate
+        classifier, device, duration, detection, show, log=None if as_json else click.echo, rate=rate
     )
     click.echo(json.dumps({"summary": summary}) if as_json else format_summary(summary))

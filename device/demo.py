@@ -35,8 +35,8 @@ def picture(classifier: Classifier, recording: Path, events: list[dict], path: P
     from device.audio import resampled
     from device.features import spectrogram
 
-    rate, blocks = file_blocks(recording)
-    wave = np.concatenate(list(resampled(blocks, rate, classifier.sample_rate)))
+    info, blocks = file_blocks(recording)
+    wave = np.concatenate(list(resampled(blocks, info.samplerate, classifier.sample_rate)))
     features = spectrogram(classifier.path.read_bytes(), wave, classifier.clip_samples)
     clip = classifier.clip_samples
     seconds = -(-len(wave) // clip) * clip / classifier.sample_rate  # whole windows, the last one padded
@@ -98,7 +98,7 @@ def listen_to_microphone(classifier: Classifier, out: Callable[[str], None], sec
         return
     out(f"microphone listening for {seconds:g} s: say some keywords ({', '.join(classifier.labels[:10])})")
     try:
-        summary = run_listener(classifier.path, None, seconds, 1, {}, lambda e: out(format_event(e)))
+        summary = run_listener(classifier, None, seconds, {}, lambda e: out(format_event(e)))
     except MicrophoneError as error:
         out(f"microphone {error}; try: leaf-edge listen --list-devices")
         return

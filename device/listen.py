@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
-from pathlib import Path
 
 from device.classifier import Classifier
 from device.detect import DetectionSettings
@@ -13,10 +12,9 @@ from device.microphone import Microphone, capture_rate, resolve_device
 
 
 def run_listener(
-    model: Path,
+    classifier: Classifier,
     device: str | None,
     duration: float | None,
-    threads: int,
     overrides: dict,
     on_event: Callable[[dict], None],
     log: Callable[[str], None] | None = None,
@@ -27,7 +25,6 @@ def run_listener(
     ``overrides`` are :class:`DetectionSettings` fields that replace the model's defaults;
     ``rate`` forces the capture rate (else the model's rate when the device has it).
     """
-    classifier = Classifier(model, num_threads=threads)
     settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **overrides)
     index = resolve_device(device)
     rate = rate or capture_rate(index, classifier.sample_rate)

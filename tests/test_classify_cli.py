@@ -109,15 +109,9 @@ def test_good_files_are_still_classified_next_to_bad_ones(tiny_model, clips, tmp
 
 
 def test_a_tflite_without_leaf_edge_metadata_says_what_is_missing(tiny_model, clips, tmp_path):
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
+    from tests.tflite_files import without_metadata
 
-    model = schema.ModelT.InitFromPackedBuf(tiny_model.read_bytes(), 0)
-    model.metadata = [m for m in model.metadata if m.name != b"TFLITE_METADATA"]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    bare = tmp_path / "bare.tflite"
-    bare.write_bytes(bytes(builder.Output()))
+    bare = without_metadata(tiny_model, tmp_path / "bare.tflite")
     result = classify(bare, clips[0])
     assert result.exit_code == 1
     assert "not a leaf-edge model" in result.output and "sample rate" in result.output

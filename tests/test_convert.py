@@ -280,15 +280,9 @@ def test_inspect_needs_no_tensorflow(converted):
 
 
 def test_inspect_of_a_model_without_metadata_says_what_is_missing(converted, tmp_path):
-    import flatbuffers
-    from ai_edge_litert import schema_py_generated as schema
+    from tests.tflite_files import without_metadata
 
-    model = schema.ModelT.InitFromPackedBuf(converted["none"][0].read_bytes(), 0)
-    model.metadata = [m for m in model.metadata if m.name != b"TFLITE_METADATA"]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    bare = tmp_path / "bare.tflite"
-    bare.write_bytes(bytes(builder.Output()))
+    bare = without_metadata(converted["none"][0], tmp_path / "bare.tflite")
     result = CliRunner().invoke(main, ["inspect", str(bare)])
     assert result.exit_code == 0 and "missing input audio properties" in result.output
 
