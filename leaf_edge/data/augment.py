@@ -9,6 +9,7 @@ SpecAugment-style masking acts on features, inside the model
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +43,12 @@ def make_rooms(count: int, sample_rate: int, seed: int, seconds: float = 0.5) ->
     length = int(seconds * sample_rate)
     responses = np.zeros((count, length), np.float32)
     for i in range(count):
-        size = rng.uniform([3.0, 3.0, 2.4], [10.0, 8.0, 4.0])
-        rt60 = rng.uniform(0.15, 0.8)
-        absorption, max_order = pra.inverse_sabine(rt60, size)
+        while True:  # a large room cannot be as dry as a short RT60 needs: draw again
+            size = rng.uniform([3.0, 3.0, 2.4], [10.0, 8.0, 4.0])
+            rt60 = rng.uniform(0.15, 0.8)
+            with contextlib.suppress(ValueError):
+                absorption, max_order = pra.inverse_sabine(rt60, size)
+                break
         room = pra.ShoeBox(
             size, fs=sample_rate, materials=pra.Material(absorption), max_order=min(max_order, 12)
         )
