@@ -20,37 +20,59 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_edge.frontends import compression, gabor, pooling
+from leaf_edge.frontends import compression, gabor, grouped, pooling
 from leaf_edge.frontends.leaf import FLOOR, Leaf
 from leaf_edge.frontends.mel import MelFilterbanks
 from leaf_edge.model import model_frontend
 
 
 class FoldedLeaf(keras.layers.Layer):
-    """LEAF with every parameter frozen into constants: ``[B, T]`` -> ``[B, frames, n]``."""
+    """LEAF with every parameter frozen into constants: ``[B, T]`` -> ``[B, frames, n]``.
 
-    def __init__(self, leaf: Leaf, **kw):
+    ``gabor`` chooses how the filterbank is evaluated: ``exact`` or ``grouped`` (see
+    :mod:`leaf_edge.frontends.grouped`); by default as the model was trained. A model trained
+    exact and folded grouped is planned from its learned widths.
+    """
+
+    def __init__(self, leaf: Leaf, gabor: str | None = None, **kw):
         super().__init__(name="folded_leaf", **kw)
         spec = leaf.spec
-        real, imag = gabor.gabor_impulse_responses(leaf.gabor.constrained_kernel(), spec.window_size)
-        self.kernel = np.concatenate([real.numpy(), imag.numpy()]).T[:, np.newaxis, :]  # [W, 1, 2n]
+        self.gabor_mode = gabor or leaf.gabor_mode
+        self.params = leaf.gabor.constrained_kernel().numpy()
         self.windows = pooling.gaussian_windows(leaf.pooling.kernel, spec.window_size).numpy()
-        self.stride = spec.stride
+        self.bands = None
+        if self.gabor_mode == "grouped":
+            self.bands = leaf.bands if leaf.bands is not None else leaf.band_plan()
+        self.window_size, self.stride = spec.window_size, spec.stride
         self.pcen = None
         if leaf.pcen is not None:
             names = ("alpha", "delta", "root", "smooth")
             self.pcen = {name: getattr(leaf.pcen, name).numpy() for name in names}
             self.pcen_eps = leaf.pcen.eps
 
-    def call(self, waveform):
-        n = self.windows.shape[1]
-        conv = gabor.conv_same(waveform, tf.constant(self.kernel))
-        energies = tf.square(conv[:, :, :n]) + tf.square(conv[:, :, n:])
-        pooled = tf.maximum(pooling.window_pool(energies, tf.constant(self.windows), self.stride), FLOOR)
+    def pooled(self, waveform):
+        """Pooled, floored energies ``[B, frames, n]``."""
+        if self.bands is not None:
+            params, windows = tf.constant(self.params), tf.constant(self.windows)
+            pooled = grouped.grouped_pooled(waveform, params, windows, self.bands, self.stride)
+        else:
+            real, imag = gabor.gabor_impulse_responses(tf.constant(self.params), self.window_size)
+            kernel = tf.transpose(tf.concat([real, imag], axis=0))[:, tf.newaxis, :]  # [W, 1, 2n]
+            conv = gabor.conv_same(waveform, kernel)
+            n = self.windows.shape[1]
+            energies = tf.square(conv[:, :, :n]) + tf.square(conv[:, :, n:])
+            pooled = pooling.window_pool(energies, tf.constant(self.windows), self.stride)
+        return tf.maximum(pooled, FLOOR)
+
+    def compress(self, pooled, smoothed=None):
+        """sPCEN (or log) of pooled energies; ``smoothed``: a precomputed moving average."""
         if self.pcen is None:
             return compression.log_compression(pooled)
         constants = {name: tf.constant(value) for name, value in self.pcen.items()}
-        return compression.pcen(pooled, **constants, eps=self.pcen_eps)
+        return compression.pcen(pooled, **constants, eps=self.pcen_eps, smoothed=smoothed)
+
+    def call(self, waveform):
+        return self.compress(self.pooled(waveform))
 
 
 class FoldedMel(keras.layers.Layer):
@@ -79,22 +101,27 @@ class FoldedMel(keras.layers.Layer):
         return compression.log_compression(tf.matmul(power, tf.constant(self.mel_matrix)))
 
 
-def fold_frontend(frontend: keras.layers.Layer) -> keras.layers.Layer:
+def fold_frontend(frontend: keras.layers.Layer, gabor: str | None = None) -> keras.layers.Layer:
     if isinstance(frontend, Leaf):
-        return FoldedLeaf(frontend)
+        return FoldedLeaf(frontend, gabor)
+    if gabor == "grouped":
+        raise ValueError("--gabor grouped needs a LEAF frontend")
     if isinstance(frontend, MelFilterbanks):
         return FoldedMel(frontend)
     raise ValueError(f"cannot fold a {type(frontend).__name__} frontend")
 
 
-def inference_model(model: keras.Model) -> keras.Model:
+def classifier_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The trained layers after the frontend, without the training-only ones."""
+    return [layer for layer in model.layers[2:] if not getattr(layer, "training_only", False)]
+
+
+def inference_model(model: keras.Model, gabor: str | None = None) -> keras.Model:
     """Batch-1 waveform ``[1, clip_samples]`` -> scores ``[1, labels]`` with a folded frontend."""
     frontend = model_frontend(model)
     waveform = keras.Input(batch_shape=(1, frontend.spec.clip_samples), name="waveform")
-    x = fold_frontend(frontend)(waveform)
-    for layer in model.layers[2:]:
-        if getattr(layer, "training_only", False):
-            continue
+    x = fold_frontend(frontend, gabor)(waveform)
+    for layer in classifier_layers(model):
         x = layer(x)
     scores = keras.layers.Softmax(name="scores")(x)
     return keras.Model(waveform, scores, name=f"{model.name}_inference")

@@ -75,6 +75,13 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 )
 @click.option("--frontend", type=click.Choice(["leaf", "leaf-log", "mel"]), default="leaf", show_default=True)
 @click.option(
+    "--gabor",
+    type=click.Choice(["exact", "grouped"]),
+    default="exact",
+    show_default=True,
+    help="LEAF's filterbank: exact stride-1 convolution, or grouped at decimated rates (EfficientLEAF).",
+)
+@click.option(
     "--classifier",
     type=click.Choice(["efficientnet-b0"]),
     default="efficientnet-b0",
@@ -96,7 +103,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
-def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate, seed, keywords,
+def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
           distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
@@ -113,6 +120,9 @@ def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate
     from leaf_edge.train import TrainConfig
     from leaf_edge.train import train as run_training
 
+    if gabor != "exact" and frontend == "mel":
+        raise click.UsageError("--gabor grouped needs a LEAF frontend")
+
     if not augment:
         aug = AugmentConfig.off()
     else:
@@ -128,6 +138,7 @@ def train(data_dir, run, frontend, classifier, epochs, batch_size, learning_rate
     config = TrainConfig(
         data=str(data_dir.resolve()),
         frontend=frontend,
+        gabor=gabor,
         classifier=classifier,
         epochs=epochs,
         batch_size=batch_size,

@@ -33,6 +33,7 @@ from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms
 from leaf_edge.data.folders import DataError, LoadedSplit, index_folder, load_split, read_audio
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
+from leaf_edge.frontends import make_frontend
 from leaf_edge.layers import SpecAugment
 from leaf_edge.model import build_model, load_model, reestimate_batchnorm, save_model
 
@@ -45,6 +46,7 @@ class TrainConfig:
 
     data: str
     frontend: str = "leaf"
+    gabor: str = "exact"
     classifier: str = "efficientnet-b0"
     epochs: int = 30
     batch_size: int = 32
@@ -73,7 +75,7 @@ def prepare_run(run: Path, config: TrainConfig) -> bool:
     """Create RUN/ or check it belongs to this configuration. True when resuming."""
     config_path = run / "config.json"
     if config_path.exists():
-        previous = json.loads(config_path.read_text())
+        previous = TrainConfig.from_dict(json.loads(config_path.read_text())).to_dict()
         if previous != config.to_dict():
             changed = sorted(k for k in previous if previous[k] != config.to_dict().get(k))
             raise DataError(
@@ -226,10 +228,9 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
 
     with strategy.scope():
         model = build_model(
-            frontend=config.frontend,
+            frontend=make_frontend(config.frontend, spec, config.gabor),
             classifier=config.classifier,
             labels=index.labels,
-            spec=spec,
             spec_augment=SpecAugment() if config.augment.spec_augment else None,
         )
         _compile(model, config, steps)

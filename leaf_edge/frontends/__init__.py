@@ -11,12 +11,17 @@ from leaf_edge.frontends.mel import MelFilterbanks
 FRONTENDS = ("leaf", "leaf-log", "mel")
 
 
-def make_frontend(name: str, spec=None):
-    """A fresh frontend layer by name (each call builds new, unshared parameters)."""
+def make_frontend(name: str, spec=None, gabor: str = "exact"):
+    """A fresh frontend layer by name (each call builds new, unshared parameters).
+
+    ``gabor`` (``exact`` or ``grouped``) picks how LEAF evaluates its filterbank.
+    """
     if name == "leaf":
-        return Leaf(spec)
+        return Leaf(spec, gabor=gabor)
     if name == "leaf-log":
-        return Leaf(spec, compression="log")
+        return Leaf(spec, compression="log", gabor=gabor)
     if name == "mel":
+        if gabor != "exact":
+            raise ValueError("--gabor grouped needs a LEAF frontend")
         return MelFilterbanks(spec)
     raise ValueError(f"unknown frontend {name!r}; choose one of {', '.join(FRONTENDS)}")

@@ -46,6 +46,16 @@ def ema(x: tf.Tensor, smooth: tf.Tensor) -> tf.Tensor:
     return total
 
 
+def ema_continued(x: tf.Tensor, smooth: tf.Tensor, previous: tf.Tensor) -> tf.Tensor:
+    """The moving average of ``[B, T, C]`` frames that follow an average ``previous`` ``[B, C]``.
+
+    A ``previous`` of zero means no frames came before: the average starts at ``x[:, 0]`` as
+    :func:`ema` does (energies are floored above zero, so a running average never is zero).
+    """
+    start = tf.where(previous > 0, previous, x[:, 0])
+    return ema(tf.concat([start[:, tf.newaxis], x], axis=1), smooth)[:, 1:]
+
+
 def pcen(
     x: tf.Tensor,
     alpha: tf.Tensor,
@@ -53,17 +63,20 @@ def pcen(
     root: tf.Tensor,
     smooth: tf.Tensor,
     eps: float = PCEN_EPS,
+    smoothed: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """sPCEN of non-negative ``[B, T, C]`` energies with per-channel parameters ``[C]``.
 
     Forward-pass clamps as in the reference: alpha <= 1, root >= 1, smooth in [0, 1]; plus
     delta >= DELTA_MIN (the reference leaves delta free; a delta that drifts to zero or below
-    would make the output's gradient infinite).
+    would make the output's gradient infinite). ``smoothed``: the moving average when the
+    caller has it (streaming carries it across hops); by default :func:`ema` of ``x``.
     """
     alpha = tf.minimum(alpha, 1.0)
     inv_root = 1.0 / tf.maximum(root, 1.0)
     delta = tf.maximum(delta, DELTA_MIN)
-    smoothed = ema(x, smooth)
+    if smoothed is None:
+        smoothed = ema(x, smooth)
     normalised = x * tf.exp(-alpha * tf.math.log(eps + smoothed))
     return tf.exp(inv_root * tf.math.log(normalised + delta)) - tf.exp(inv_root * tf.math.log(delta))
 

@@ -12,9 +12,10 @@ import numpy as np
 import tensorflow as tf
 
 from leaf_edge.config import AudioSpec
-from leaf_edge.frontends import compression, gabor, pooling
+from leaf_edge.frontends import compression, gabor, grouped, pooling
 
 FLOOR = 1e-5
+GABOR_MODES = ("exact", "grouped")
 
 register = keras.saving.register_keras_serializable(package="leaf_edge")
 
@@ -173,6 +174,9 @@ class Leaf(keras.layers.Layer):
     :meth:`assign_reference_weights` (``"kernel:0"``, ``"PCEN/EMA/smooth:0"``, ...).
 
     ``compression`` is ``"pcen"`` (default) or ``"log"`` (``log(x + 1e-5)``, no PCEN weights).
+    ``gabor`` is ``"exact"`` (default: the reference's stride-1 convolution) or ``"grouped"``
+    (:mod:`grouped`: each group of filters at its own decimated rate, planned once from the
+    initial parameters; same parameters, about 18x fewer multiply-adds).
     """
 
     REFERENCE_NAMES = {
@@ -190,12 +194,16 @@ class Leaf(keras.layers.Layer):
         compression: str = "pcen",
         pcen_init: Mapping[str, float] | None = None,
         pooling_init: float = 0.4,
+        gabor: str = "exact",
         name: str = "leaf",
         **kw,
     ):
         super().__init__(name=name, **kw)
         if compression not in ("pcen", "log"):
             raise ValueError(f"compression must be 'pcen' or 'log', not {compression!r}")
+        if gabor not in GABOR_MODES:
+            raise ValueError(f"gabor must be one of {', '.join(GABOR_MODES)}, not {gabor!r}")
+        self.gabor_mode = gabor
         self.spec = spec or AudioSpec()
         self.compression = compression
         self.pcen_init = dict(pcen_init or {})
@@ -210,13 +218,26 @@ class Leaf(keras.layers.Layer):
         self.pooling.build((input_shape[0], length, self.spec.n_filters))
         if self.pcen is not None:
             self.pcen.build((input_shape[0], None, self.spec.n_filters))
+        with tf.init_scope():  # the plan is numbers, even when built inside a tf.function
+            self.bands = self.band_plan() if self.gabor_mode == "grouped" else None
+
+    def band_plan(self) -> tuple[grouped.Band, ...]:
+        """The grouped evaluation's bands for the current Gabor and pooling widths."""
+        sigmas = self.gabor.constrained_kernel().numpy()[:, 1]
+        widths = pooling.clipped_widths(self.pooling.kernel, self.spec.window_size).numpy()
+        size = self.spec.window_size
+        return grouped.plan_bands(sigmas, grouped.pool_sigmas(widths, size), size, self.spec.stride)
 
     def energies(self, waveform):
         """Pooled, floored filterbank energies ``[B, frames, n]`` (the input of compression)."""
         if len(waveform.shape) == 3:
             waveform = waveform[:, :, 0]
-        conv = self.gabor(waveform)
-        pooled = self.pooling(gabor.squared_modulus(conv))
+        if self.bands is not None:
+            windows = pooling.gaussian_windows(self.pooling.kernel, self.spec.window_size)
+            params = self.gabor.constrained_kernel()
+            pooled = grouped.grouped_pooled(waveform, params, windows, self.bands, self.spec.stride)
+        else:
+            pooled = self.pooling(gabor.squared_modulus(self.gabor(waveform)))
         return tf.maximum(pooled, FLOOR)
 
     def call(self, waveform):
@@ -244,6 +265,7 @@ class Leaf(keras.layers.Layer):
             "compression": self.compression,
             "pcen_init": self.pcen_init,
             "pooling_init": self.pooling_init,
+            "gabor": self.gabor_mode,
         }
 
     @classmethod

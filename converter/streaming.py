@@ -1,0 +1,128 @@
+"""The streaming model: one hop of audio and the state in, scores and the new state out.
+
+State tensors, float32, all zeros at the start of a stream:
+
+* ``audio``  ``[1, A]``: the last A samples, the history the Gabor convolutions and the pooling
+  windows of the next frames reach back into;
+* ``pcen``   ``[1, n]``: PCEN's running average (zero: nothing seen yet; absent for log LEAF);
+* ``frames`` ``[1, F, n]``: the classifier's window, the last F frontend frames.
+
+A hop of ``k`` strides makes ``k`` new frames with only the convolutions and pooling those
+frames need (so its cost grows with the hop, not the window), appends them to the window and
+runs the classifier once. Frames come out ``DELAY`` strides behind the audio: a frame is made
+once all the audio its filters and pooling window span has arrived. Fed a recording hop by hop
+from zero state, the frames equal the window model's frontend on the whole recording preceded
+by ``DELAY * stride`` zeros (tests/test_streaming.py). Each band of the (exact or grouped)
+filterbank is computed as in :mod:`leaf_edge.frontends.grouped`; exact is one full-rate band.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import tempfile
+from collections.abc import Iterator
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from converter.fold import FoldedLeaf, classifier_layers
+from leaf_edge.frontends import compression, grouped
+from leaf_edge.frontends.leaf import FLOOR, Leaf
+from leaf_edge.model import model_frontend
+
+HOP_INPUT = "hop"
+
+
+class LeafStream:
+    """The folded LEAF frontend as a function of one hop and its history."""
+
+    def __init__(self, folded: FoldedLeaf, hop: int):
+        size, stride = folded.window_size, folded.stride
+        if hop % stride or hop <= 0:
+            raise ValueError(f"the streaming hop must be a positive multiple of {stride} samples, not {hop}")
+        self.folded, self.hop, self.stride = folded, hop, stride
+        self.frames_per_hop = hop // stride
+        self.pad_left = max(size - stride, 0) // 2  # the window model's, for clips of whole strides
+        self.delay = math.ceil((size + size // 2 - stride - self.pad_left) / stride)
+        self.history = self.delay * stride + self.pad_left + size // 2
+        n = folded.windows.shape[1]
+        self.bands = folded.bands or (grouped.exact_band(n, size),)
+        params, windows = tf.constant(folded.params), tf.constant(folded.windows)
+        self.kernels = [grouped.band_kernel(params, band).numpy() for band in self.bands]
+        self.taps = [grouped.band_windows(windows, band, self.pad_left).numpy() for band in self.bands]
+
+    def pooled(self, buffer: tf.Tensor) -> tf.Tensor:
+        """``[1, history + hop]`` audio -> the hop's ``[1, k, n]`` pooled, floored energies."""
+        first_frame = self.folded.window_size // 2  # where the first new frame's pooling window starts
+        pooled = []
+        for band, kernel, taps in zip(self.bands, self.kernels, self.taps, strict=True):
+            d, r = band.decimation, band.half_width
+            centre = first_frame + self.pad_left % d
+            count = (self.frames_per_hop - 1) * (self.stride // d) + taps.shape[0]
+            context = buffer[:, centre - r : centre + (count - 1) * d + r + 1]
+            energies = grouped.band_energies(context, tf.constant(kernel), d)
+            pooled.append(grouped.band_pool(energies, tf.constant(taps), self.stride, d))
+        return tf.maximum(tf.concat(pooled, axis=-1), FLOOR)
+
+    def step(self, hop: tf.Tensor, audio: tf.Tensor, smoothed: tf.Tensor | None):
+        """New frames ``[1, k, n]``, the new audio history and the new running average."""
+        buffer = tf.concat([audio, hop], axis=1)
+        pooled = self.pooled(buffer)
+        if self.folded.pcen is None:
+            return self.folded.compress(pooled), buffer[:, -self.history :], None
+        average = compression.ema_continued(pooled, tf.constant(self.folded.pcen["smooth"]), smoothed)
+        return self.folded.compress(pooled, average), buffer[:, -self.history :], average[:, -1]
+
+
+def state_shapes(stream: LeafStream, frames: int) -> dict[str, tuple[int, ...]]:
+    """Each state input's shape."""
+    n = stream.folded.windows.shape[1]
+    shapes = {"audio": (1, stream.history), "frames": (1, frames, n)}
+    if stream.folded.pcen is not None:
+        shapes["pcen"] = (1, n)
+    return shapes
+
+
+def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):
+    """``(step, input specs, stream)``: the traced-ready step function of a trained LEAF model."""
+    frontend = model_frontend(model)
+    if not isinstance(frontend, Leaf):
+        raise ValueError("streaming models are made for LEAF frontends")
+    folded = FoldedLeaf(frontend, gabor)
+    stream = LeafStream(folded, hop)
+    shapes = state_shapes(stream, frontend.spec.n_frames)
+    specs = [tf.TensorSpec((1, hop), tf.float32, name=HOP_INPUT)]
+    specs += [tf.TensorSpec(shape, tf.float32, name=name) for name, shape in shapes.items()]
+    layers = classifier_layers(model)
+    k = stream.frames_per_hop
+
+    def step(hop_audio, audio, frames, pcen=None):
+        with tf.name_scope(folded.name):  # the converter keeps this scope in float
+            new, audio_out, pcen_out = stream.step(hop_audio, audio, pcen)
+            window = tf.concat([frames[:, k:], new], axis=1)
+        x = window
+        for layer in layers:
+            x = layer(x)
+        outputs = {"scores": tf.nn.softmax(x), "audio": audio_out, "frames": window}
+        if pcen_out is not None:
+            outputs["pcen"] = pcen_out
+        return outputs
+
+    return step, specs, stream
+
+
+@contextlib.contextmanager
+def saved_streaming_model(model: keras.Model, hop: int, gabor: str | None = None) -> Iterator[tuple[str, LeafStream]]:
+    """The streaming step exported as a SavedModel in a temporary folder, and its :class:`LeafStream`."""
+    step, specs, stream = streaming_function(model, hop, gabor)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    if len(specs) == 4:
+        archive.add_endpoint("serve", lambda hop_audio, audio, frames, pcen: step(hop_audio, audio, frames, pcen), specs)
+    else:
+        archive.add_endpoint("serve", lambda hop_audio, audio, frames: step(hop_audio, audio, frames), specs)
+    with tempfile.TemporaryDirectory(prefix="leaf-edge-stream-") as folder:
+        archive.write_out(folder, verbose=False)
+        yield folder, stream

@@ -1,0 +1,130 @@
+"""Grouped Gabor filterbank (the EfficientLEAF idea): each group of filters at its own rate.
+
+A filter of time width ``sigma`` (samples) has an energy envelope ``|x * h|^2`` whose bandwidth
+scales with ``1 / sigma``, so the energies need only be sampled every ``d ~ sigma / DECIMATION``
+samples, and the Gaussian can be cut at ``+-TAIL sigma``. Consecutive filters (mel order, so
+sigma falls as frequency rises) that allow the same ``d`` form a :class:`Band`: one strided
+convolution with a kernel as long as its widest filter needs, then the Gaussian pooling summed
+over the decimated energies only (each tap weighted by ``d``). LEAF's parameters and
+initialisation are unchanged; only how the filterbank is evaluated differs.
+
+The same band maths serves the window model (energies zero-padded outside the clip, as the
+exact frontend's 'SAME' pooling) and the streaming model (energies computed from audio history,
+no padding): :func:`band_pool` takes the energies, the callers arrange their context.
+An exact band (``d = 1``, full window) reproduces the exact frontend.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from leaf_edge.frontends import gabor
+
+DECIMATION = 2.0  # sampling step <= min(sigma, pooling sigma) / DECIMATION
+TAIL = 4.0  # Gaussian kernels cut at +-TAIL sigma (exp(-8) ~ 3e-4 of the peak)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Filters ``start:stop`` evaluated every ``decimation`` samples with ``2 * half_width + 1`` taps."""
+
+    start: int
+    stop: int
+    decimation: int
+    half_width: int
+
+    def to_dict(self) -> dict:
+        return {"filters": [self.start, self.stop], "decimation": self.decimation, "taps": 2 * self.half_width + 1}
+
+
+def exact_band(n_filters: int, window_size: int) -> Band:
+    """All filters at full rate and full window: the exact frontend as one band."""
+    return Band(0, n_filters, 1, window_size // 2)
+
+
+def plan_bands(sigmas: np.ndarray, pool_sigmas: np.ndarray, window_size: int, stride: int) -> tuple[Band, ...]:
+    """Group filters by the largest step (a divisor of ``stride``) their Gaussians allow.
+
+    ``sigmas``: the Gabor envelopes' widths; ``pool_sigmas``: the pooling windows' widths, both
+    in samples. A band's kernel covers ``TAIL`` times its widest Gabor sigma, at most the window.
+    """
+    steps = [d for d in range(1, stride + 1) if stride % d == 0]
+    limit = np.minimum(sigmas, pool_sigmas) / DECIMATION
+    per_filter = [max([d for d in steps if d <= lim] or [1]) for lim in limit]
+    bands, start = [], 0
+    for i in range(1, len(per_filter) + 1):
+        if i == len(per_filter) or per_filter[i] != per_filter[start]:
+            widest = float(np.max(sigmas[start:i]))
+            half = min(window_size // 2, math.ceil(TAIL * widest))
+            bands.append(Band(start, i, per_filter[start], half))
+            start = i
+    return tuple(bands)
+
+
+def pool_sigmas(widths: np.ndarray, window_size: int) -> np.ndarray:
+    """Pooling windows' standard deviations in samples, from their relative widths."""
+    return np.asarray(widths).reshape(-1) * 0.5 * (window_size - 1)
+
+
+def band_kernel(params: tf.Tensor, band: Band) -> tf.Tensor:
+    """Conv kernel ``[2r+1, 1, 2m]`` of the band's ``m`` filters: real parts, then imaginary parts."""
+    real, imag = gabor.gabor_impulse_responses(params[band.start : band.stop], 2 * band.half_width + 1)
+    return tf.transpose(tf.concat([real, imag], axis=0))[:, tf.newaxis, :]
+
+
+def band_windows(windows: tf.Tensor, band: Band, pad_left: int) -> tf.Tensor:
+    """The band's pooling taps ``[K, m]``: the full windows ``[W, n]`` at the decimated positions, times d.
+
+    Frames start ``pad_left`` samples before a multiple of the stride, so the taps that land on
+    the decimated grid are ``pad_left % d, pad_left % d + d, ...``.
+    """
+    first = pad_left % band.decimation
+    return windows[first :: band.decimation, band.start : band.stop] * float(band.decimation)
+
+
+def band_energies(context: tf.Tensor, kernel: tf.Tensor, decimation: int) -> tf.Tensor:
+    """``|conv|^2`` every ``decimation`` samples: ``[B, L]`` audio with ``r`` samples of context -> ``[B, M, m]``."""
+    y = tf.nn.conv1d(context[:, :, tf.newaxis], kernel, stride=decimation, padding="VALID")
+    m = kernel.shape[-1] // 2
+    return tf.square(y[:, :, :m]) + tf.square(y[:, :, m:])
+
+
+def band_pool(energies: tf.Tensor, taps: tf.Tensor, stride: int, decimation: int) -> tf.Tensor:
+    """Depthwise pooling of decimated energies ``[B, M, m]`` at ``stride / d``, no padding."""
+    step = stride // decimation
+    kernel = taps[tf.newaxis, :, :, tf.newaxis]
+    pooled = tf.nn.depthwise_conv2d(energies[:, tf.newaxis], kernel, (1, step, step, 1), "VALID")
+    return tf.squeeze(pooled, axis=1)
+
+
+def same_pad_left(length: int, window_size: int, stride: int) -> int:
+    """TensorFlow's 'SAME' left padding of the pooling for a clip of ``length`` samples."""
+    frames = -(-length // stride)
+    return max((frames - 1) * stride + window_size - length, 0) // 2
+
+
+def grouped_pooled(
+    waveform: tf.Tensor, params: tf.Tensor, windows: tf.Tensor, bands: tuple[Band, ...], stride: int
+) -> tf.Tensor:
+    """Window model: ``[B, T]`` -> pooled energies ``[B, ceil(T/stride), n]``, as the exact frontend's
+    'SAME' convolution and pooling (energies are zero outside the clip).
+
+    ``params``: constrained ``[mu, sigma]`` rows; ``windows``: the full pooling windows ``[W, n]``.
+    """
+    length = waveform.shape[1]
+    frames = -(-length // stride)
+    pad_left = same_pad_left(length, windows.shape[0], stride)
+    pooled = []
+    for band in bands:
+        d, r = band.decimation, band.half_width
+        energies = band_energies(tf.pad(waveform, [[0, 0], [r, r]]), band_kernel(params, band), d)
+        taps = band_windows(windows, band, pad_left)
+        before = pad_left // d
+        after = max(0, (frames - 1) * (stride // d) + taps.shape[0] - energies.shape[1] - before)
+        padded = tf.pad(energies, [[0, 0], [before, after], [0, 0]])
+        pooled.append(band_pool(padded, taps, stride, d)[:, :frames])
+    return tf.concat(pooled, axis=-1)
