@@ -61,51 +61,59 @@ def convert(
     -128). The waveform input stays float32: the frontend runs in float, and 8-bit audio would
     leave PCEN 48 dB of dynamic range.
     """
+    representative = None
+    if calibration is not None:
+
+        def representative():
+            for waveform in calibration():
+                yield [np.asarray(waveform, np.float32)]
+
+    with saved_model(model) as folder:
+        return convert_saved(folder, mode, representative, io_type)
+
+
+def convert_saved(folder: str, mode: str, representative=None, io_type: str = "float32") -> bytes:
+    """Convert a SavedModel folder (one signature); ``representative`` yields input lists in the
+    model's input order (for int8 and int16x8)."""
     if mode not in MODES:
         raise ValueError(f"unknown quantization {mode!r}; choose from {', '.join(MODES)}")
     if io_type not in IO_TYPES:
         raise ValueError(f"unknown --io {io_type!r}; choose from {', '.join(IO_TYPES)}")
     if io_type == "int8" and mode != "int8":
         raise ValueError("--io int8 needs --quantize int8")
-    if mode in CALIBRATED_MODES and calibration is None:
+    if mode in CALIBRATED_MODES and representative is None:
         raise ValueError(f"--quantize {mode} needs calibration data (a training run's data or --calibration)")
-
-    def representative():
-        for waveform in calibration():
-            yield [np.asarray(waveform, np.float32)]
-
-    with saved_model(model) as folder:
+    converter = _converter(folder)
+    if mode == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif mode == "int16x8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        converter.target_spec.supported_ops = [
+            tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
+            tf.lite.OpsSet.TFLITE_BUILTINS,
+        ]
+    tflite = converter.convert()
+    if mode == "int8":
+        frontend = [n for n in tensor_names(tflite) if any(s in n for s in FRONTEND_SCOPES)]
         converter = _converter(folder)
-        if mode == "float16":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.target_spec.supported_types = [tf.float16]
-        elif mode == "dynamic":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        elif mode == "int16x8":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative
-            converter.target_spec.supported_ops = [
-                tf.lite.OpsSet.EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8,
-                tf.lite.OpsSet.TFLITE_BUILTINS,
-            ]
-        tflite = converter.convert()
-        if mode == "int8":
-            frontend = [n for n in tensor_names(tflite) if any(s in n for s in FRONTEND_SCOPES)]
-            converter = _converter(folder)
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-            converter.representative_dataset = representative
-            debugger = tf.lite.experimental.QuantizationDebugger(
-                converter=converter,
-                debug_dataset=representative,
-                debug_options=tf.lite.experimental.QuantizationDebugOptions(
-                    denylisted_nodes=frontend,
-                    # XNNPACK has no int8 softmax: keep it float unless the output must be int8
-                    denylisted_ops=["SOFTMAX"] if io_type == "float32" else [],
-                ),
-            )
-            tflite = debugger.get_nondebug_quantized_model()
-            if io_type == "int8":
-                tflite = modify_model_io_type(tflite, tf.float32, tf.int8)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter,
+            debug_dataset=representative,
+            debug_options=tf.lite.experimental.QuantizationDebugOptions(
+                denylisted_nodes=frontend,
+                # XNNPACK has no int8 softmax: keep it float unless the output must be int8
+                denylisted_ops=["SOFTMAX"] if io_type == "float32" else [],
+            ),
+        )
+        tflite = debugger.get_nondebug_quantized_model()
+        if io_type == "int8":
+            tflite = modify_model_io_type(tflite, tf.float32, tf.int8)
     problems = builtins_only_problems(tflite)
     if problems:
         raise ConversionError(f"the converted model is not builtins-only: {', '.join(problems)}")

@@ -27,12 +27,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from converter.export import CALIBRATED_MODES, convert_saved
 from converter.fold import FoldedLeaf, classifier_layers
+from device.metadata import STREAM_FILE
+from device.runtime import Interpreter
+from device.streaming import HOP_INPUT, StreamRunner
 from leaf_edge.frontends import compression, grouped
 from leaf_edge.frontends.leaf import FLOOR, Leaf
 from leaf_edge.model import model_frontend
-
-HOP_INPUT = "hop"
 
 
 class LeafStream:
@@ -64,7 +66,7 @@ class LeafStream:
             context = buffer[:, centre - r : centre + (count - 1) * d + r + 1]
             energies = grouped.band_energies(context, tf.constant(kernel), d)
             pooled.append(grouped.band_pool(energies, tf.constant(taps), self.stride, d))
-        return tf.maximum(tf.concat(pooled, axis=-1), FLOOR)
+        return tf.maximum(grouped.concat_channels(pooled), FLOOR)
 
     def step(self, hop: tf.Tensor, audio: tf.Tensor, smoothed: tf.Tensor | None):
         """New frames ``[1, k, n]``, the new audio history and the new running average."""
@@ -73,7 +75,7 @@ class LeafStream:
         if self.folded.pcen is None:
             return self.folded.compress(pooled), buffer[:, -self.history :], None
         average = compression.ema_continued(pooled, tf.constant(self.folded.pcen["smooth"]), smoothed)
-        return self.folded.compress(pooled, average), buffer[:, -self.history :], average[:, -1]
+        return self.folded.compress(pooled, average), buffer[:, -self.history :], average[:, -1:]
 
 
 def state_shapes(stream: LeafStream, frames: int) -> dict[str, tuple[int, ...]]:
@@ -81,7 +83,7 @@ def state_shapes(stream: LeafStream, frames: int) -> dict[str, tuple[int, ...]]:
     n = stream.folded.windows.shape[1]
     shapes = {"audio": (1, stream.history), "frames": (1, frames, n)}
     if stream.folded.pcen is not None:
-        shapes["pcen"] = (1, n)
+        shapes["pcen"] = (1, 1, n)
     return shapes
 
 
@@ -126,3 +128,51 @@ def saved_streaming_model(model: keras.Model, hop: int, gabor: str | None = None
     with tempfile.TemporaryDirectory(prefix="leaf-edge-stream-") as folder:
         archive.write_out(folder, verbose=False)
         yield folder, stream
+
+
+CALIBRATION_HOPS = 300
+
+
+def _calibration_inputs(float_model: bytes, clips: np.ndarray, limit: int = CALIBRATION_HOPS) -> list[list[np.ndarray]]:
+    """Inputs the streaming model meets: the float model run over the clips back to back, one
+    input list per hop in the model's input order (what the quantizer's calibration expects)."""
+    runner = StreamRunner(float_model)
+    interpreter = Interpreter(model_content=float_model)
+    order = [detail["index"] for detail in interpreter.get_input_details()]
+    by_index = {detail["index"]: name for name, detail in runner.runner.get_input_details().items()}
+    names = [by_index[index] for index in order]
+    audio = clips.reshape(-1)
+    audio = audio[: len(audio) - len(audio) % runner.hop_samples]
+    hops = audio.reshape(-1, runner.hop_samples)
+    every = max(1, len(hops) // limit)
+    samples = []
+    for i, hop in enumerate(hops):
+        if i % every == 0:
+            values = {HOP_INPUT: hop[np.newaxis], **runner.state}
+            samples.append([values[name] for name in names])
+        runner.step(hop)
+    return samples
+
+
+def convert_streaming(
+    model: keras.Model, hop: int, mode: str, clips: np.ndarray | None, gabor: str | None = None
+) -> tuple[bytes, dict]:
+    """The streaming .tflite of a trained LEAF model in ``mode`` and its description for the metadata.
+
+    Quantized modes are calibrated on ``clips`` fed back to back through the float stream.
+    """
+    with saved_streaming_model(model, hop, gabor) as (folder, stream):
+        tflite = convert_saved(folder, "none")
+        if mode in CALIBRATED_MODES:
+            samples = _calibration_inputs(tflite, clips)
+            tflite = convert_saved(folder, mode, lambda: iter(samples))
+        elif mode != "none":
+            tflite = convert_saved(folder, mode)
+    info = {
+        "file": STREAM_FILE,
+        "hop_samples": hop,
+        "delay_samples": stream.delay * stream.stride,
+        "gabor": stream.folded.gabor_mode,
+        "bands": [band.to_dict() for band in stream.bands],
+    }
+    return tflite, info

@@ -26,6 +26,7 @@ METADATA_BUFFER_NAME = "TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"
 LABELS_FILE = "labels.txt"
 LEAF_EDGE_FILE = "leaf_edge.json"
+STREAM_FILE = "stream.tflite"  # the streaming model, when the converter made one
 LEAF_EDGE_FORMAT = 1
 
 

@@ -47,13 +47,16 @@ def ema(x: tf.Tensor, smooth: tf.Tensor) -> tf.Tensor:
 
 
 def ema_continued(x: tf.Tensor, smooth: tf.Tensor, previous: tf.Tensor) -> tf.Tensor:
-    """The moving average of ``[B, T, C]`` frames that follow an average ``previous`` ``[B, C]``.
+    """The moving average of ``[B, T, C]`` frames that follow an average ``previous`` ``[B, 1, C]``.
 
-    A ``previous`` of zero means no frames came before: the average starts at ``x[:, 0]`` as
-    :func:`ema` does (energies are floored above zero, so a running average never is zero).
+    A ``previous`` of zero means no frames came before: the average starts at ``x[:, :1]`` as
+    :func:`ema` does. Energies are floored at 1e-5, so a running average is either zero or at
+    least that, and ``1 - min(previous * 1e12, 1)`` is exactly 1 or 0: the test in arithmetic,
+    which XNNPACK runs (it has no SELECT).
     """
-    start = tf.where(previous > 0, previous, x[:, 0])
-    return ema(tf.concat([start[:, tf.newaxis], x], axis=1), smooth)[:, 1:]
+    fresh = 1.0 - tf.minimum(previous * 1e12, 1.0)
+    start = previous + fresh * x[:, :1]
+    return ema(tf.concat([start, x], axis=1), smooth)[:, 1:]
 
 
 def pcen(

@@ -127,4 +127,11 @@ def grouped_pooled(
         after = max(0, (frames - 1) * (stride // d) + taps.shape[0] - energies.shape[1] - before)
         padded = tf.pad(energies, [[0, 0], [before, after], [0, 0]])
         pooled.append(band_pool(padded, taps, stride, d)[:, :frames])
-    return tf.concat(pooled, axis=-1)
+    return concat_channels(pooled)
+
+
+def concat_channels(parts: list[tf.Tensor]) -> tf.Tensor:
+    """Concatenate along the last axis, at most 4 at a time: XNNPACK's concatenation takes no more."""
+    while len(parts) > 1:
+        parts = [tf.concat(parts[i : i + 4], axis=-1) for i in range(0, len(parts), 4)]
+    return parts[0]
