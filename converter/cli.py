@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from converter import IO_TYPES, MODES
+from converter.metadata import DETECTION_DEFAULTS
 from leaf_edge.cli import user_errors
 
 
@@ -30,6 +31,19 @@ from leaf_edge.cli import user_errors
     show_default=True,
     help="int8: int8 scores output (needs --quantize int8); the waveform input stays float32.",
 )
+@click.option(
+    "--gabor",
+    type=click.Choice(["exact", "grouped"]),
+    help="Evaluate LEAF's filterbank exactly or grouped at decimated rates (default: as trained).",
+)
+@click.option(
+    "--stream-hop",
+    type=float,
+    default=DETECTION_DEFAULTS["hop_seconds"],
+    show_default=True,
+    help="Hop in seconds of the streaming model put inside a LEAF model's file.",
+)
+@click.option("--no-streaming", is_flag=True, help="Do not add a streaming model.")
 @click.option("--name", help="Model name in the metadata (default: frontend-classifier).")
 @click.option("--description", help="Model description in the metadata (default: derived from the run).")
 @click.option("--model-version", default="1", show_default=True, help="Model version in the metadata.")
@@ -46,6 +60,9 @@ def convert(
     quantize: str,
     calibration: Path | None,
     io_type: str,
+    gabor: str | None,
+    stream_hop: float,
+    no_streaming: bool,
     name: str | None,
     description: str | None,
     model_version: str,
@@ -88,6 +105,8 @@ def convert(
         describe,
         io_type,
         log=(lambda *_: None) if as_json else click.echo,
+        gabor=gabor,
+        stream_hop=None if no_streaming else stream_hop,
     )
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -106,6 +125,16 @@ def convert(
     coverage = report["xnnpack"]
     outside = ", ".join(f"{op} x{n}" for op, n in Counter(coverage["ops_outside"]).items()) or "none"
     click.echo(f"XNNPACK: {coverage['partitions']} partition(s); ops outside it: {outside}")
+    stream = report.get("streaming")
+    if stream:
+        line = f"streaming model inside: hop {stream['hop_samples']} samples, "
+        line += f"{stream['size_bytes'] / 1e6:.2f} MB, {stream['latency_ms_per_hop_1_thread']:.2f} ms per hop"
+        if "accuracy" in stream:
+            line += (
+                f"; test clips back to back: accuracy {stream['accuracy']:.4f}, "
+                f"agreement with the window model {stream['top1_agreement_with_window']:.4f}"
+            )
+        click.echo(line)
     click.echo("ops: " + ", ".join(f"{name} x{count}" for name, count in report["ops"].items()))
     if isinstance(report["float_ops"], list):
         click.echo("left in float: " + (", ".join(report["float_ops"]) or "none"))

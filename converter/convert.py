@@ -10,9 +10,10 @@ import numpy as np
 
 from converter.export import CALIBRATED_MODES, convert
 from converter.fold import inference_model
-from converter.metadata import attach, leaf_edge_entry
-from converter.verify import scores, verify
-from device.metadata import read_leaf_edge_metadata
+from converter.metadata import DETECTION_DEFAULTS, attach, leaf_edge_entry
+from converter.streaming import convert_streaming
+from converter.verify import scores, verify, verify_streaming
+from device.metadata import STREAM_FILE, read_leaf_edge_metadata
 from leaf_edge.atomic import atomic_path
 from leaf_edge.data.folders import (
     AUDIO_SUFFIXES,
@@ -23,6 +24,8 @@ from leaf_edge.data.folders import (
     load_split,
     read_audio,
 )
+from leaf_edge.frontends.leaf import Leaf
+from leaf_edge.model import model_frontend
 from leaf_edge.runs import load_run
 
 CALIBRATION_CLIPS = 200
@@ -65,13 +68,20 @@ def convert_run(
     describe: dict | None = None,
     io_type: str = "float32",
     log=print,
+    gabor: str | None = None,
+    stream_hop: float | None = DETECTION_DEFAULTS["hop_seconds"],
 ) -> dict:
     """Fold, convert, verify on the run's test split, embed metadata, then write ``output`` atomically.
 
     ``describe`` holds the standard metadata's name, description, version, licence and author.
+    ``gabor`` evaluates LEAF exact or grouped (default: as trained). A LEAF model also gets a
+    streaming model with a hop of ``stream_hop`` seconds inside the file (None: no streaming model).
     """
     model, config = load_run(run)
     spec = config.spec
+    is_leaf = isinstance(model_frontend(model), Leaf)
+    if gabor == "grouped" and not is_leaf:
+        raise DataError("--gabor grouped needs a LEAF model")
     index = index_folder(config.data, config.keywords) if Path(config.data).is_dir() else None
     clips = None
     if mode in CALIBRATED_MODES:
@@ -87,7 +97,7 @@ def convert_run(
                 "pass --calibration DIR"
             )
     log(f"folding the {type(model.layers[1]).__name__} frontend into constants")
-    inference = inference_model(model)
+    inference = inference_model(model, gabor)
     log(f"converting ({mode}" + (f", calibrating on {len(clips)} clips)" if clips is not None else ")"))
     tflite = convert(
         inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None, io_type
@@ -102,9 +112,20 @@ def convert_run(
         keras.ops.softmax(model.predict(waves, batch_size=64, verbose=0)).numpy() if len(waves) else None
     )
     report = {"mode": mode, "io": io_type, **verify(tflite, keras_scores, waves, labels)}
+    if is_leaf:
+        report["gabor"] = gabor or model_frontend(model).gabor_mode
+    extra = {}
+    if is_leaf and stream_hop:
+        hop = round(stream_hop * spec.sample_rate)
+        log(
+            f"converting the streaming model (hop {hop} samples); verifying it on the test clips back to back"
+        )
+        stream, info = convert_streaming(model, hop, mode, clips, gabor)
+        report["streaming"] = {**info, **verify_streaming(stream, waves, labels, tflite)}
+        extra[STREAM_FILE] = stream
     log("embedding metadata")
     entry = leaf_edge_entry(model, config, data_summary(Path(run), Path(config.data)), report, mode, io_type)
-    final = attach(tflite, entry, **_description(describe, config, entry["labels"], mode))
+    final = attach(tflite, entry, **_description(describe, config, entry["labels"], mode), extra_files=extra)
     _check_final(final, tflite, waves[:4] if len(waves) else np.zeros((1, spec.clip_samples), np.float32))
     report["size_bytes"] = len(final)
     with atomic_path(output) as tmp:

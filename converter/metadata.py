@@ -126,6 +126,7 @@ def leaf_edge_entry(model, config, data_summary: dict, report: dict, quantize: s
 
         centre, bandwidth = gabor_frequencies(frontend.gabor.constrained_kernel().numpy(), spec.sample_rate)
         frontend_info["compression"] = frontend.compression
+        frontend_info["gabor"] = report.get("gabor", frontend.gabor_mode)
         frontend_info["learned_centre_hz"] = [round(float(centre.min()), 1), round(float(centre.max()), 1)]
         frontend_info["learned_bandwidth_hz"] = [
             round(float(bandwidth.min()), 1),
@@ -148,6 +149,7 @@ def leaf_edge_entry(model, config, data_summary: dict, report: dict, quantize: s
             "clip_samples": spec.clip_samples,
         },
         "frontend": frontend_info,
+        "streaming": report.get("streaming"),
         "classifier": config.classifier,
         "quantization": {"mode": quantize, "io": io_type, "float_ops": report.get("float_ops")},
         "detection": dict(DETECTION_DEFAULTS),
@@ -157,12 +159,21 @@ def leaf_edge_entry(model, config, data_summary: dict, report: dict, quantize: s
 
 
 def attach(
-    tflite: bytes, entry: dict, name: str, description: str, version: str, licence: str, author: str
+    tflite: bytes,
+    entry: dict,
+    name: str,
+    description: str,
+    version: str,
+    licence: str,
+    author: str,
+    extra_files: dict[str, bytes] | None = None,
 ) -> bytes:
-    """The model with its standard metadata, ``labels.txt`` and ``leaf_edge.json`` inside."""
+    """The model with its standard metadata, ``labels.txt``, ``leaf_edge.json`` and ``extra_files``
+    (the streaming model) inside."""
     packed = model_metadata(entry, name, description, version, licence, author)
     files = {
         LABELS_FILE: ("\n".join(entry["labels"]) + "\n").encode(),
         LEAF_EDGE_FILE: json.dumps(entry, indent=1).encode(),
+        **(extra_files or {}),
     }
     return embed_metadata(tflite, packed, files)

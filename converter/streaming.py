@@ -116,13 +116,17 @@ def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):
 
 
 @contextlib.contextmanager
-def saved_streaming_model(model: keras.Model, hop: int, gabor: str | None = None) -> Iterator[tuple[str, LeafStream]]:
+def saved_streaming_model(
+    model: keras.Model, hop: int, gabor: str | None = None
+) -> Iterator[tuple[str, LeafStream]]:
     """The streaming step exported as a SavedModel in a temporary folder, and its :class:`LeafStream`."""
     step, specs, stream = streaming_function(model, hop, gabor)
     archive = keras.export.ExportArchive()
     archive.track(model)
     if len(specs) == 4:
-        archive.add_endpoint("serve", lambda hop_audio, audio, frames, pcen: step(hop_audio, audio, frames, pcen), specs)
+        archive.add_endpoint(
+            "serve", lambda hop_audio, audio, frames, pcen: step(hop_audio, audio, frames, pcen), specs
+        )
     else:
         archive.add_endpoint("serve", lambda hop_audio, audio, frames: step(hop_audio, audio, frames), specs)
     with tempfile.TemporaryDirectory(prefix="leaf-edge-stream-") as folder:
@@ -133,7 +137,9 @@ def saved_streaming_model(model: keras.Model, hop: int, gabor: str | None = None
 CALIBRATION_HOPS = 300
 
 
-def _calibration_inputs(float_model: bytes, clips: np.ndarray, limit: int = CALIBRATION_HOPS) -> list[list[np.ndarray]]:
+def _calibration_inputs(
+    float_model: bytes, clips: np.ndarray, limit: int = CALIBRATION_HOPS
+) -> list[list[np.ndarray]]:
     """Inputs the streaming model meets: the float model run over the clips back to back, one
     input list per hop in the model's input order (what the quantizer's calibration expects)."""
     runner = StreamRunner(float_model)

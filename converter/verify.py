@@ -14,6 +14,7 @@ import numpy as np
 
 from device.ops import op_summary, read_ops
 from device.runtime import ModelRunner, xnnpack_coverage
+from device.streaming import StreamRunner
 
 BOOKKEEPING_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
@@ -27,14 +28,7 @@ def latency_ms(model: bytes, clip_samples: int, threads: int = 1, repeats: int =
     """Median wall time of one invoke on a 1-clip input."""
     runner = ModelRunner(model, threads)
     silence = np.zeros(clip_samples, np.float32)
-    for _ in range(3):
-        runner.invoke(silence)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        runner.invoke(silence)
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return _median_ms(lambda: runner.invoke(silence), repeats)
 
 
 def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np.ndarray) -> dict:
@@ -64,3 +58,49 @@ def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np
             }
         )
     return report
+
+
+def verify_streaming(stream: bytes, waves: np.ndarray, labels: np.ndarray, window_model: bytes) -> dict:
+    """The streaming model on the test clips played back to back: its label at the hop that ends
+    each clip against the clip's label and the window model's; latency per hop; XNNPACK cover.
+
+    Unlike the window model, the stream carries PCEN's average and the filters' context across
+    clip boundaries, as it would live, and lags by its delay (30 ms), so a few labels differ.
+    """
+    runner = StreamRunner(stream)
+    report = {
+        "size_bytes": len(stream),
+        "latency_ms_per_hop_1_thread": round(
+            _median_ms(lambda: runner.step(np.zeros(runner.hop_samples, np.float32))), 3
+        ),
+        "xnnpack": xnnpack_coverage(stream),
+    }
+    runner.reset()
+    if not len(waves) or waves.shape[1] % runner.hop_samples:
+        return report
+    per_clip = waves.shape[1] // runner.hop_samples
+    streamed = []
+    for wave in waves:
+        for hop in wave.reshape(per_clip, runner.hop_samples):
+            last = runner.step(hop)
+        streamed.append(last)
+    streamed = np.array(streamed).argmax(1)
+    report.update(
+        {
+            "clips": int(len(waves)),
+            "accuracy": float(np.mean(streamed == labels)),
+            "top1_agreement_with_window": float(np.mean(streamed == scores(window_model, waves).argmax(1))),
+        }
+    )
+    return report
+
+
+def _median_ms(call, repeats: int = 30) -> float:
+    for _ in range(3):
+        call()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)

@@ -15,9 +15,10 @@ import soxr
 
 from device.audio import resampled, to_mono_float
 from device.detect import DetectionSettings, Detector, Event
-from device.metadata import ModelFileError, read_leaf_edge_metadata
+from device.metadata import ModelFileError, archive_file, read_leaf_edge_metadata
 from device.models import DEFAULT_MODEL
 from device.runtime import ModelRunner
+from device.streaming import StreamRunner
 from leaf_edge.data.folders import fit_length  # no TensorFlow there
 
 
@@ -49,15 +50,18 @@ class Classifier:
     ...     print(event.time, event.label, event.score)
     """
 
-    def __init__(self, model: str | Path = DEFAULT_MODEL, num_threads: int = 1):
+    def __init__(self, model: str | Path = DEFAULT_MODEL, num_threads: int = 1, streaming: bool = True):
         path = Path(model)
         if not path.is_file():
             raise ModelFileError(f"{path}: no such model file")
         data = path.read_bytes()
         self.metadata = read_leaf_edge_metadata(data, str(path))
+        self.streaming = self.metadata.leaf_edge.get("streaming") if streaming else None
         try:
             self._runner = ModelRunner(data, num_threads)
-        except (ValueError, RuntimeError) as error:
+            if self.streaming:
+                self._stream = StreamRunner(archive_file(data, self.streaming["file"]), num_threads)
+        except (ValueError, RuntimeError, TypeError) as error:
             first = (str(error).strip().splitlines() or ["unknown error"])[0]
             raise ModelFileError(f"{path}: LiteRT cannot load it ({first})") from None
         self.path = path
@@ -83,14 +87,23 @@ class Classifier:
         best = np.argsort(-scores)[:top_k]
         return [Category(self.labels[i], round(float(scores[i]), 4)) for i in best]
 
+    def streams(self, hop_seconds: float | None = None) -> bool:
+        """Whether :meth:`windows` at this hop runs the streaming model (it has one for that hop)."""
+        hop = round((hop_seconds or self.settings.hop_seconds) * self.sample_rate)
+        return bool(self.streaming) and hop == self.streaming["hop_samples"]
+
     def windows(
         self, chunks: Iterable[np.ndarray], sample_rate: int, hop_seconds: float | None = None
     ) -> Iterator[Window]:
         """Scores of a window every hop along a stream of chunks (a file's blocks, a microphone).
 
-        Memory stays at one window plus one chunk. A stream shorter than one window gives one
-        zero-padded window.
+        With the model's streaming hop, the streaming model computes each hop once; otherwise the
+        window model reruns on the whole window. Memory stays at one window plus one chunk. A
+        stream shorter than one window gives one zero-padded window.
         """
+        if self.streams(hop_seconds):
+            yield from self._streamed_windows(resampled(chunks, sample_rate, self.sample_rate))
+            return
         hop = max(1, round((hop_seconds or self.settings.hop_seconds) * self.sample_rate))
         clip = self.clip_samples
         buffer = np.zeros(0, np.float32)
@@ -108,6 +121,30 @@ class Classifier:
                 buffer, start = buffer[drop:], start + drop
         if end == clip and len(buffer):
             yield Window(len(buffer) / self.sample_rate, self.scores(fit_length(buffer, clip)[np.newaxis])[0])
+
+    def _streamed_windows(self, chunks: Iterable[np.ndarray]) -> Iterator[Window]:
+        """Windows from the streaming model: one step per hop; the first once a whole window of
+        audio has passed its delay. ``time`` is the end of the audio the window's frames cover."""
+        hop, delay = self.streaming["hop_samples"], self.streaming["delay_samples"]
+        self._stream.reset()
+        buffer = np.zeros(0, np.float32)
+        head = []  # the audio before the first window, for a stream too short to fill one
+        fed = 0
+        for chunk in chunks:
+            buffer = np.concatenate([buffer, chunk])
+            if head is not None:
+                head.append(chunk)
+            while len(buffer) >= hop:
+                scores = self._stream.step(buffer[:hop])
+                buffer, fed = buffer[hop:], fed + hop
+                if fed >= self.clip_samples + delay:
+                    head = None
+                    yield Window((fed - delay) / self.sample_rate, scores)
+        audio = np.concatenate(head) if head else ()
+        if len(audio):
+            yield Window(
+                len(audio) / self.sample_rate, self.scores(fit_length(audio, self.clip_samples)[None])[0]
+            )
 
     def stream(
         self, chunks: Iterable[np.ndarray], sample_rate: int, settings: DetectionSettings | None = None

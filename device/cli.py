@@ -166,3 +166,36 @@ def listen(model, list_devices, device, duration, rate, threads, as_json, **dete
         classifier, device, duration, detection, show, log=None if as_json else click.echo, rate=rate
     )
     click.echo(json.dumps({"summary": summary}) if as_json else format_summary(summary))
+
+
+@click.command()
+@click.argument("models", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--threads", default=4, show_default=True, help="The second thread count measured (besides 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
+@user_errors
+def bench(models: tuple[Path, ...], threads: int, as_json: bool) -> None:
+    """Latency, real-time factor, peak memory and size of MODELS side by side, with ratios.
+
+    Without MODELS: every shipped model in models/. The first model is the baseline of the ratios.
+
+    \b
+    Example:
+      leaf-edge bench models/keywords-leaf.tflite models/keywords-leaf-float.tflite
+    """
+    from device.bench import bench_model, format_table, ratios
+    from device.models import MODELS_DIR
+
+    paths = list(models) or sorted(MODELS_DIR.glob("*.tflite"))
+    if not paths:
+        raise click.ClickException(f"no models given and none in {MODELS_DIR}")
+    if threads < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--threads")
+    results = []
+    for path in paths:
+        if not as_json:
+            click.echo(f"measuring {path} ...", err=True)
+        results.append(bench_model(path, threads))
+    if as_json:
+        click.echo(json.dumps({"threads": threads, "models": results, "ratios": ratios(results)}, indent=2))
+    else:
+        click.echo(format_table(results, threads))

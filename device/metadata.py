@@ -102,6 +102,11 @@ def _archive(data: bytes) -> dict[str, bytes]:
         return {}
 
 
+def archive_file(data: bytes, name: str) -> bytes | None:
+    """One file of the archive appended to the model (e.g. the streaming model), or None."""
+    return _archive(data).get(name)
+
+
 def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
     """Everything the file says about itself; fields it lacks stay empty (see ``missing()``)."""
     packed = metadata_buffer(data, source)

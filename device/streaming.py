@@ -24,7 +24,9 @@ class StreamRunner:
         self.runner = interpreter.get_signature_runner()
         inputs = self.runner.get_input_details()
         if HOP_INPUT not in inputs:
-            raise ValueError(f"a streaming model takes a {HOP_INPUT!r} input; this one takes {sorted(inputs)}")
+            raise ValueError(
+                f"a streaming model takes a {HOP_INPUT!r} input; this one takes {sorted(inputs)}"
+            )
         self.hop_samples = int(inputs[HOP_INPUT]["shape"][-1])
         self.state_shapes = {
             name: tuple(detail["shape"]) for name, detail in inputs.items() if name != HOP_INPUT

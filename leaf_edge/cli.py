@@ -25,6 +25,7 @@ COMMANDS = {
     "classify": "device.cli:classify",
     "inspect": "device.cli:inspect",
     "listen": "device.cli:listen",
+    "bench": "device.cli:bench",
 }
 
 # Failures that are the user's to fix: shown as one line, exit status 1, no traceback

@@ -38,7 +38,11 @@ class Band:
     half_width: int
 
     def to_dict(self) -> dict:
-        return {"filters": [self.start, self.stop], "decimation": self.decimation, "taps": 2 * self.half_width + 1}
+        return {
+            "filters": [self.start, self.stop],
+            "decimation": self.decimation,
+            "taps": 2 * self.half_width + 1,
+        }
 
 
 def exact_band(n_filters: int, window_size: int) -> Band:
@@ -46,7 +50,9 @@ def exact_band(n_filters: int, window_size: int) -> Band:
     return Band(0, n_filters, 1, window_size // 2)
 
 
-def plan_bands(sigmas: np.ndarray, pool_sigmas: np.ndarray, window_size: int, stride: int) -> tuple[Band, ...]:
+def plan_bands(
+    sigmas: np.ndarray, pool_sigmas: np.ndarray, window_size: int, stride: int
+) -> tuple[Band, ...]:
     """Group filters by the largest step (a divisor of ``stride``) their Gaussians allow.
 
     ``sigmas``: the Gabor envelopes' widths; ``pool_sigmas``: the pooling windows' widths, both
@@ -87,7 +93,8 @@ def band_windows(windows: tf.Tensor, band: Band, pad_left: int) -> tf.Tensor:
 
 
 def band_energies(context: tf.Tensor, kernel: tf.Tensor, decimation: int) -> tf.Tensor:
-    """``|conv|^2`` every ``decimation`` samples: ``[B, L]`` audio with ``r`` samples of context -> ``[B, M, m]``."""
+    """``|conv|^2`` every ``decimation`` samples: ``[B, L]`` audio (``r`` samples of context
+    each side) -> ``[B, M, m]``."""
     y = tf.nn.conv1d(context[:, :, tf.newaxis], kernel, stride=decimation, padding="VALID")
     m = kernel.shape[-1] // 2
     return tf.square(y[:, :, :m]) + tf.square(y[:, :, m:])

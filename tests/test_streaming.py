@@ -1,0 +1,111 @@
+"""Streaming LEAF and the grouped filterbank: parity with the window frontend, and their cost."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from converter.fold import FoldedLeaf
+from converter.streaming import LeafStream
+from leaf_edge.config import AudioSpec
+from leaf_edge.frontends import grouped
+from leaf_edge.frontends.leaf import Leaf
+from tests.speech import recording
+
+
+@pytest.fixture(scope="module")
+def speech() -> np.ndarray:
+    """About 6 s of spoken keywords in light noise, cut to whole strides."""
+    audio, _ = recording(["yes", "stop", "seven", "left"], gap_seconds=0.4)
+    return audio[: len(audio) // 4000 * 4000]
+
+
+@pytest.fixture(scope="module")
+def trained_like_leaf() -> Leaf:
+    """LEAF with parameters moved off their initialisation, as training moves them."""
+    leaf = Leaf(AudioSpec())
+    leaf.build((None, 16000))
+    rng = np.random.default_rng(0)
+    params = leaf.gabor.kernel.numpy()
+    leaf.gabor.kernel.assign(params * rng.uniform(0.9, 1.1, params.shape).astype(np.float32))
+    leaf.pooling.kernel.assign(rng.uniform(0.3, 0.5, (1, 1, 40, 1)).astype(np.float32))
+    leaf.pcen.alpha.assign(rng.uniform(0.8, 0.99, 40).astype(np.float32))
+    leaf.pcen.smooth.assign(rng.uniform(0.02, 0.1, 40).astype(np.float32))
+    return leaf
+
+
+def streamed_frames(stream: LeafStream, audio: np.ndarray) -> np.ndarray:
+    """The new frames of every hop, fed from zero state."""
+    n = stream.folded.windows.shape[1]
+    audio_state = tf.zeros((1, stream.history))
+    average = tf.zeros((1, 1, n))
+    step = tf.function(stream.step)
+    frames = []
+    for start in range(0, len(audio), stream.hop):
+        new, audio_state, average = step(
+            tf.constant(audio[np.newaxis, start : start + stream.hop]), audio_state, average
+        )
+        frames.append(new.numpy()[0])
+    return np.concatenate(frames)
+
+
+@pytest.mark.parametrize("gabor", ["exact", "grouped"])
+@pytest.mark.parametrize("hop", [1600, 4000])
+def test_stream_gives_the_window_frontends_frames(trained_like_leaf, speech, gabor, hop):
+    """Hop by hop from zero state = the folded window frontend on the whole recording after
+    DELAY strides of zeros, to float rounding."""
+    folded = FoldedLeaf(trained_like_leaf, gabor)
+    stream = LeafStream(folded, hop)
+    lead_in = np.zeros(stream.delay * stream.stride, np.float32)
+    whole = folded(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
+    streamed = streamed_frames(stream, speech)
+    assert streamed.shape == (len(speech) // stream.stride, 40)
+    np.testing.assert_allclose(streamed, whole[: len(streamed)], atol=2e-5 * np.abs(whole).max())
+
+
+def test_grouped_filterbank_approximates_the_exact_one(trained_like_leaf, speech):
+    """Same parameters, decimated evaluation: the pooled energies stay close (log scale, where PCEN and
+    the classifier look), and the Gabor convolution needs a fraction of the multiply-adds."""
+    exact = FoldedLeaf(trained_like_leaf, "exact")
+    fast = FoldedLeaf(trained_like_leaf, "grouped")
+    clips = tf.constant(speech[: len(speech) // 16000 * 16000].reshape(-1, 16000))
+    log_exact = np.log(exact.pooled(clips).numpy())[:, 3:-3]  # clip edges: see the grouped module
+    log_fast = np.log(fast.pooled(clips).numpy())[:, 3:-3]
+    error = np.abs(log_fast - log_exact)
+    assert np.median(error) < 1e-3 and np.quantile(error, 0.99) < 0.1
+    assert len(fast.bands) > 2 and all(b.decimation > 1 for b in fast.bands)
+    exact_macs = 2 * 40 * 401 * 16000
+    grouped_macs = sum(
+        2 * (b.stop - b.start) * (2 * b.half_width + 1) * 16000 / b.decimation for b in fast.bands
+    )
+    assert grouped_macs < exact_macs / 10
+
+
+def test_one_full_rate_band_is_the_exact_frontend(trained_like_leaf, speech):
+    exact = FoldedLeaf(trained_like_leaf, "exact")
+    clip = tf.constant(speech[np.newaxis, 16000:32000])
+    windows = tf.constant(exact.windows)
+    band = (grouped.exact_band(40, 401),)
+    one_band = grouped.grouped_pooled(clip, tf.constant(exact.params), windows, band, 160)
+    reference = exact.pooled(clip).numpy()
+    np.testing.assert_allclose(np.maximum(one_band.numpy(), 1e-5), reference, rtol=1e-4, atol=1e-9)
+
+
+def test_grouped_leaf_trains(speech):
+    """``Leaf(gabor="grouped")`` has LEAF's parameters, and they all receive finite, non-zero gradients."""
+    leaf = Leaf(AudioSpec(), gabor="grouped")
+    clips = tf.constant(speech[: 2 * 16000].reshape(2, 16000))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(leaf(clips) ** 2)
+    grads = tape.gradient(loss, leaf.trainable_weights)
+    assert len(grads) == 6  # Gabor [mu, sigma], pooling widths, PCEN alpha, delta, root, smooth
+    for weight, grad in zip(leaf.trainable_weights, grads, strict=True):
+        assert grad is not None and np.isfinite(grad.numpy()).all(), weight.path
+        assert np.abs(grad.numpy()).max() > 0, weight.path
+    assert Leaf.from_config(leaf.get_config()).gabor_mode == "grouped"
+
+
+def test_a_hop_that_is_not_whole_strides_is_refused(trained_like_leaf):
+    with pytest.raises(ValueError, match="multiple of 160"):
+        LeafStream(FoldedLeaf(trained_like_leaf), 1000)
