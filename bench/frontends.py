@@ -1,10 +1,12 @@
-"""Time the LEAF and mel frontends side by side on one thread; print JSON.
+"""Frontend cost side by side: exact LEAF, grouped LEAF and mel, as folded TFLite graphs on LiteRT.
 
-    .venv/bin/python bench/frontends.py [--seconds 1] [--repeats 30]
+    .venv/bin/python bench/frontends.py [--repeats 50]
 
-Each frontend runs as a traced ``tf.function`` on one ``[1, seconds * 16000]`` waveform;
-the figure is the median time per second of audio, and ``leaf_over_mel`` their ratio,
-measured in the same process.
+Each frontend alone (no classifier) is folded and converted as ``leaf-edge convert`` does and
+run by LiteRT with XNNPACK on 1 thread on a 1 s window; the figures are median milliseconds per
+window, their ratios (measured in the same process), and multiply-adds of the filterbank
+convolutions per second of audio. Parameters are the mel initialisation (training moves them
+little; the grouped plan follows the learned widths).
 """
 
 from __future__ import annotations
@@ -13,59 +15,76 @@ import argparse
 import json
 import os
 import platform
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import tensorflow as tf  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 
-tf.config.threading.set_intra_op_parallelism_threads(1)
-tf.config.threading.set_inter_op_parallelism_threads(1)
-
+from converter.export import convert  # noqa: E402
+from converter.fold import FoldedLeaf, FoldedMel  # noqa: E402
+from device.bench import median_ms  # noqa: E402
+from device.runtime import ModelRunner  # noqa: E402
 from leaf_edge.config import AudioSpec  # noqa: E402
-from leaf_edge.frontends import make_frontend  # noqa: E402
+from leaf_edge.frontends.leaf import Leaf  # noqa: E402
+from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
 
 
-def median_seconds(fn, x, repeats: int) -> float:
-    for _ in range(3):
-        fn(x).numpy()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(x).numpy()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def tflite_frontend(layer, spec: AudioSpec) -> bytes:
+    waveform = keras.Input(batch_shape=(1, spec.clip_samples), name="waveform")
+    return convert(keras.Model(waveform, layer(waveform)), "none")
+
+
+def filterbank_macs(folded, spec: AudioSpec) -> float:
+    """Multiply-adds per second of audio of the frontend's filterbank convolution(s)."""
+    if isinstance(folded, FoldedMel):
+        frames = spec.sample_rate / spec.stride
+        return frames * (folded.kernel.shape[0] * folded.kernel.shape[2] + folded.mel_matrix.size)
+    bands = folded.bands or ()
+    if not bands:
+        return spec.sample_rate * 2 * spec.n_filters * spec.window_size
+    return sum(
+        2 * (b.stop - b.start) * (2 * b.half_width + 1) * spec.sample_rate / b.decimation for b in bands
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=50)
     args = parser.parse_args()
 
-    spec = AudioSpec(clip_seconds=args.seconds)
-    x = tf.random.stateless_uniform([1, spec.clip_samples], seed=[0, 1], minval=-0.5, maxval=0.5)
+    spec = AudioSpec()
+    leaf = Leaf(spec)
+    leaf.build((None, spec.clip_samples))
+    mel = MelFilterbanks(spec)
+    mel.build((None, spec.clip_samples))
+    frontends = {
+        "leaf_exact": FoldedLeaf(leaf, "exact"),
+        "leaf_grouped": FoldedLeaf(leaf, "grouped"),
+        "mel": FoldedMel(mel),
+    }
+    window = np.random.default_rng(0).uniform(-0.5, 0.5, spec.clip_samples).astype(np.float32)
     results = {}
-    for name in ("leaf", "mel"):
-        frontend = make_frontend(name, spec)
-        seconds = median_seconds(tf.function(frontend), x, args.repeats)
-        results[name] = {"ms_per_audio_second": 1000 * seconds / args.seconds}
-    # Multiply-adds of LEAF's stride-1 complex Gabor convolution per second of audio.
-    results["leaf"]["gabor_conv_macs_per_audio_second"] = (
-        spec.sample_rate * 2 * spec.n_filters * spec.window_size
-    )
+    for name, folded in frontends.items():
+        runner = ModelRunner(tflite_frontend(folded, spec), threads=1)
+        results[name] = {
+            "ms_per_window": round(median_ms(lambda r=runner: r.invoke(window), args.repeats), 3),
+            "filterbank_macs_per_second": round(filterbank_macs(folded, spec)),
+        }
+    ms = {name: r["ms_per_window"] for name, r in results.items()}
     print(
         json.dumps(
             {
                 "threads": 1,
-                "audio_seconds": args.seconds,
-                "repeats": args.repeats,
-                "tensorflow": tf.__version__,
+                "window_seconds": spec.clip_seconds,
                 "machine": platform.machine(),
                 "frontends": results,
-                "leaf_over_mel": results["leaf"]["ms_per_audio_second"]
-                / results["mel"]["ms_per_audio_second"],
+                "grouped_bands": [b.to_dict() for b in frontends["leaf_grouped"].bands],
+                "ratios": {
+                    "leaf_exact_over_mel": round(ms["leaf_exact"] / ms["mel"], 2),
+                    "leaf_grouped_over_mel": round(ms["leaf_grouped"] / ms["mel"], 2),
+                    "leaf_exact_over_grouped": round(ms["leaf_exact"] / ms["leaf_grouped"], 2),
+                },
             },
             indent=2,
         )

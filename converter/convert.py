@@ -121,7 +121,10 @@ def convert_run(
             f"converting the streaming model (hop {hop} samples); verifying it on the test clips back to back"
         )
         stream, info = convert_streaming(model, hop, mode, clips, gabor)
-        report["streaming"] = {**info, **verify_streaming(stream, waves, labels, tflite)}
+        report["streaming"] = {
+            **info,
+            **verify_streaming(stream, waves, labels, tflite, info["delay_samples"]),
+        }
         extra[STREAM_FILE] = stream
     log("embedding metadata")
     entry = leaf_edge_entry(model, config, data_summary(Path(run), Path(config.data)), report, mode, io_type)

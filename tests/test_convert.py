@@ -67,6 +67,23 @@ def test_float_model_agrees_with_keras(converted):
 @pytest.mark.parametrize("mode", ["none", "int8"])
 def test_xnnpack_takes_the_whole_graph(converted, mode):
     assert converted[mode][1]["xnnpack"] == {"partitions": 1, "ops_outside": []}
+    assert converted[mode][1]["streaming"]["xnnpack"] == {"partitions": 1, "ops_outside": []}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_every_mode_carries_a_verified_streaming_model(converted, mode):
+    from device.metadata import STREAM_FILE, archive_file, read_metadata
+    from device.ops import builtins_only_problems
+
+    path, report = converted[mode]
+    stream = report["streaming"]
+    data = path.read_bytes()
+    inside = archive_file(data, STREAM_FILE)
+    assert inside is not None and len(inside) == stream["size_bytes"]
+    assert builtins_only_problems(inside) == []
+    assert read_metadata(data).leaf_edge["streaming"]["hop_samples"] == stream["hop_samples"] == 4000
+    assert stream["clips"] == report["clips"] and 0 <= stream["accuracy"] <= 1
+    assert stream["latency_ms_per_hop_1_thread"] > 0
 
 
 def test_int8_keeps_the_frontend_in_float_and_the_classifier_in_int8(converted):

@@ -97,6 +97,20 @@ def test_windows_do_not_depend_on_chunk_size(classifier, speech):
     assert np.allclose(whole[2].scores, direct, atol=1e-6)
 
 
+def test_streaming_windows_do_not_depend_on_chunk_size(classifier, speech):
+    """At the model's own hop the streaming model runs: one step per hop, the first window once a
+    window of audio has passed the stream's delay; times are where the covered audio ends."""
+    stream = np.concatenate(list(speech[0]))
+    assert classifier.streams() and not classifier.streams(0.5)
+    hop, delay = classifier.streaming["hop_samples"], classifier.streaming["delay_samples"]
+    whole = list(classifier.windows([stream], 16000))
+    chunked = list(classifier.windows((stream[i : i + 333] for i in range(0, len(stream), 333)), 16000))
+    first = -(-(16000 + delay) // hop) * hop
+    expected = [(end - delay) / 16000 for end in range(first, len(stream) + 1, hop)]
+    assert [w.time for w in whole] == [w.time for w in chunked] == pytest.approx(expected)
+    assert np.allclose(np.stack([w.scores for w in whole]), np.stack([w.scores for w in chunked]), atol=1e-6)
+
+
 def test_a_stream_shorter_than_a_window_gives_one_padded_window(classifier, speech):
     short = speech[0][0][:6000]
     windows = list(classifier.windows([short], 16000))

@@ -109,3 +109,26 @@ def test_grouped_leaf_trains(speech):
 def test_a_hop_that_is_not_whole_strides_is_refused(trained_like_leaf):
     with pytest.raises(ValueError, match="multiple of 160"):
         LeafStream(FoldedLeaf(trained_like_leaf), 1000)
+
+
+def test_converted_stream_matches_the_window_frontend_in_litert(tiny_run, tiny_model, speech):
+    """The streaming .tflite inside a converted file (LiteRT, XNNPACK) makes the same frames."""
+    from device.metadata import archive_file, read_metadata
+    from device.streaming import StreamRunner
+    from leaf_edge.model import model_frontend
+    from leaf_edge.runs import load_run
+
+    data = tiny_model.read_bytes()
+    info = read_metadata(data).leaf_edge["streaming"]
+    runner = StreamRunner(archive_file(data, info["file"]))
+    assert runner.hop_samples == info["hop_samples"] == 4000
+    frames = []
+    for start in range(0, len(speech), runner.hop_samples):
+        runner.step(speech[start : start + runner.hop_samples])
+        frames.append(runner.state["frames"][0, -runner.hop_samples // 160 :])
+    streamed = np.concatenate(frames)
+    model, _ = load_run(tiny_run)
+    folded = FoldedLeaf(model_frontend(model))
+    lead_in = np.zeros(info["delay_samples"], np.float32)
+    whole = folded(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
+    np.testing.assert_allclose(streamed, whole[: len(streamed)], atol=1e-4 * np.abs(whole).max())
