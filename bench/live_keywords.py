@@ -1,13 +1,15 @@
-"""Event accuracy and latency of `leaf-edge listen` on a virtual microphone; prints JSON.
+"""Event accuracy, latency, CPU and memory of `leaf-edge listen` on a virtual microphone; prints JSON.
 
-    .venv/bin/python bench/live_keywords.py [--model models/keywords-leaf.tflite] [--rounds 3]
+    .venv/bin/python bench/live_keywords.py [--model M.tflite] [--rounds 3] [--window-model]
 
 Speaks every keyword (in a shuffled order, each round with another fixed voice) into a PulseAudio
 virtual microphone (tests/tools/virtual-mic.sh) while `leaf-edge listen --json` runs, then
 compares the events with what was said: hits, misses and false events (in order), the
 processing latency `listen` reports (window end -> event), and the detection delay (event time
 minus the end of its word), taken from `leaf-edge classify` on the same recording, since the
-live stream's start is not aligned with the feed.
+live stream's start is not aligned with the feed. The listener's CPU use (a fraction of one
+core, from /proc while the words play, so start-up is not counted) and its peak resident memory
+(VmHWM just before it exits) are read from /proc.
 """
 
 from __future__ import annotations
@@ -39,10 +41,22 @@ def leaf_edge(*args: str, env=None, **kw) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)  # fmt: skip
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM"))) / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(ROOT / "models" / "keywords-leaf.tflite"))
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--window-model", action="store_true", help="listen with the window model")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     words = [w for _ in range(args.rounds) for w in rng.permutation(KEYWORDS).tolist()]
@@ -59,11 +73,14 @@ def main() -> None:
         subprocess.run(["bash", str(SCRIPT), "start"], env=env, check=True, capture_output=True)
         env["PULSE_SERVER"] = f"unix:{env['VMIC_DIR']}/pulse/native"
         try:
-            live = leaf_edge(
-                "listen", args.model, "--json", "--duration", f"{len(audio) / 16000 + 6:.1f}", env=env
-            )
+            duration = len(audio) / 16000 + 6
+            extra = ["--window-model"] if args.window_model else []
+            live = leaf_edge("listen", args.model, "--json", "--duration", f"{duration:.1f}", *extra, env=env)
             time.sleep(4)
+            cpu_start, wall_start = cpu_seconds(live.pid), time.monotonic()
             subprocess.run(["bash", str(SCRIPT), "feed", str(wav)], env=env, check=True, capture_output=True)
+            cpu_fraction = (cpu_seconds(live.pid) - cpu_start) / (time.monotonic() - wall_start)
+            memory = peak_rss_mb(live.pid)
             out, err = live.communicate(timeout=600)
         finally:
             subprocess.run(["bash", str(SCRIPT), "stop"], env=env, capture_output=True)
@@ -71,7 +88,7 @@ def main() -> None:
             raise SystemExit(err[-2000:])
         lines = [json.loads(line) for line in out.splitlines()]
         events, summary = lines[:-1], lines[-1]["summary"]
-        offline = leaf_edge("classify", args.model, str(wav), "--json").communicate(timeout=600)[0]
+        offline = leaf_edge("classify", args.model, str(wav), "--json", *extra).communicate(timeout=600)[0]
     heard = [e["label"] for e in events]
     matcher = difflib.SequenceMatcher(a=words, b=heard, autojunk=False)
     hits = sum(block.size for block in matcher.get_matching_blocks())
@@ -88,6 +105,9 @@ def main() -> None:
         "median_processing_latency_ms": statistics.median([e["latency_ms"] for e in events] or [0]),
         "median_detection_delay_after_word_end_s": round(statistics.median(delays), 3) if delays else None,
         "overflows": summary["overflows"],
+        "listener_cpu_fraction_of_one_core": round(cpu_fraction, 4),
+        "listener_peak_rss_mb": round(memory, 1),
+        "model_used": json.loads(offline)["model"],
         "differences": [{"said": words[i1:i2], "heard": heard[j1:j2]}
                         for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"],
     }, indent=2))  # fmt: skip

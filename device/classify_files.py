@@ -25,6 +25,7 @@ def classify_file(classifier: Classifier, path: Path, settings: DetectionSetting
         wave = np.concatenate(list(blocks))
         result["top"] = [vars(c) for c in classifier.classify(wave, rate, top_k)]
         return result
+    result["model"] = "streaming" if classifier.streams(settings.hop_seconds) else "window"
     detector = Detector(classifier.labels, settings, classifier.background)
     windows, events = [], []
     for window in classifier.windows(blocks, rate, settings.hop_seconds):
@@ -59,7 +60,7 @@ def format_result(result: dict) -> str:
     head = f"{result['file']} ({result['duration_seconds']:.2f} s, {result['sample_rate']} Hz)"
     if "top" in result:
         return head + ": " + ", ".join(f"{c['label']} {c['score']:.2f}" for c in result["top"])
-    lines = [head, "  timeline (top label of each window; times are window ends):"]
+    lines = [head, f"  timeline ({result['model']} model; top label of each window; times are window ends):"]
     for run in result["segments"]:
         lines.append(
             f"    {run['start']:8.2f} - {run['end']:8.2f} s  {run['label']:<12} max {run['max_score']:.2f}"

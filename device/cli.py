@@ -29,6 +29,11 @@ def detection_options(command):
         click.option("--min-count", type=int, help="Hops a label must stay above threshold (model default)."),
         click.option("--suppression", "suppression_seconds", type=float, help="Seconds between events."),
         click.option("--threads", type=int, default=1, show_default=True, help="LiteRT CPU threads."),
+        click.option(
+            "--window-model",
+            is_flag=True,
+            help="Rerun the window model every hop even when the file has a streaming model.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -82,7 +87,7 @@ def inspect(model: Path, as_json: bool) -> None:
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @user_errors
-def classify(paths, top_k, threads, as_json, **detection) -> None:
+def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
     """Classify audio files: [MODEL.tflite] FILE...
 
     A clip (up to 1.5 windows) gets its top labels; a longer recording gets a timeline of the
@@ -103,7 +108,7 @@ def classify(paths, top_k, threads, as_json, **detection) -> None:
         raise click.ClickException("no audio files given")
     from device.detect import DetectionSettings
 
-    classifier = Classifier(model, num_threads=threads)
+    classifier = Classifier(model, num_threads=threads, streaming=not window_model)
     settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **detection)
     failed = 0
     for path in files:
@@ -129,7 +134,7 @@ def classify(paths, top_k, threads, as_json, **detection) -> None:
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then a summary line.")
 @user_errors
-def listen(model, list_devices, device, duration, rate, threads, as_json, **detection) -> None:
+def listen(model, list_devices, device, duration, rate, threads, window_model, as_json, **detection) -> None:
     """Detect keywords on a live microphone: [MODEL.tflite].
 
     Prints each event with its time, label, score and latency. Ctrl-C stops with a summary.
@@ -161,7 +166,7 @@ def listen(model, list_devices, device, duration, rate, threads, as_json, **dete
 
     from device.classifier import Classifier
 
-    classifier = Classifier(model, num_threads=threads)
+    classifier = Classifier(model, num_threads=threads, streaming=not window_model)
     summary = run_listener(
         classifier, device, duration, detection, show, log=None if as_json else click.echo, rate=rate
     )
