@@ -27,7 +27,7 @@ from tensorflow.lite.python.util import modify_model_io_type
 
 from converter import IO_TYPES, MODES
 from device.features import FRONTEND_SCOPES
-from device.ops import builtins_only_problems, tensor_names
+from device.ops import builtins_only_problems, signature_outputs, tensor_names
 
 CALIBRATED_MODES = ("int8", "int16x8")
 
@@ -72,9 +72,12 @@ def convert(
         return convert_saved(folder, mode, representative, io_type)
 
 
-def convert_saved(folder: str, mode: str, representative=None, io_type: str = "float32") -> bytes:
+def convert_saved(
+    folder: str, mode: str, representative=None, io_type: str = "float32", float_outputs: tuple[str, ...] = ()
+) -> bytes:
     """Convert a SavedModel folder (one signature); ``representative`` yields input lists in the
-    model's input order (for int8 and int16x8)."""
+    model's input order (for int8 and int16x8). In int8, the outputs named in ``float_outputs``
+    are computed in float too (a streaming model's state must not lose precision every hop)."""
     if mode not in MODES:
         raise ValueError(f"unknown quantization {mode!r}; choose from {', '.join(MODES)}")
     if io_type not in IO_TYPES:
@@ -99,6 +102,7 @@ def convert_saved(folder: str, mode: str, representative=None, io_type: str = "f
     tflite = converter.convert()
     if mode == "int8":
         frontend = [n for n in tensor_names(tflite) if any(s in n for s in FRONTEND_SCOPES)]
+        frontend += [tensor for name, tensor in signature_outputs(tflite).items() if name in float_outputs]
         converter = _converter(folder)
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = representative

@@ -31,7 +31,7 @@ from converter.export import CALIBRATED_MODES, convert_saved
 from converter.fold import FoldedLeaf, classifier_layers
 from device.metadata import STREAM_FILE
 from device.runtime import Interpreter
-from device.streaming import HOP_INPUT, StreamRunner
+from device.streaming import HOP_INPUT, StreamRunner, paused_recording
 from leaf_edge.frontends import compression, grouped
 from leaf_edge.frontends.leaf import FLOOR, Leaf
 from leaf_edge.model import model_frontend
@@ -134,29 +134,22 @@ def saved_streaming_model(
         yield folder, stream
 
 
-CALIBRATION_HOPS = 300
-
-
-def _calibration_inputs(
-    float_model: bytes, clips: np.ndarray, limit: int = CALIBRATION_HOPS
-) -> list[list[np.ndarray]]:
-    """Inputs the streaming model meets: the float model run over the clips back to back, one
-    input list per hop in the model's input order (what the quantizer's calibration expects)."""
+def _calibration_inputs(float_model: bytes, clips: np.ndarray, delay: int) -> list[list[np.ndarray]]:
+    """Inputs the streaming model meets, in the model's input order (what the quantizer expects):
+    the float stream run over the clips with pauses, taken at the hop whose window is a clip, so
+    that the int8 classifier is calibrated on the windows the window model's is."""
     runner = StreamRunner(float_model)
     interpreter = Interpreter(model_content=float_model)
     order = [detail["index"] for detail in interpreter.get_input_details()]
     by_index = {detail["index"]: name for name, detail in runner.runner.get_input_details().items()}
     names = [by_index[index] for index in order]
-    audio = clips.reshape(-1)
-    audio = audio[: len(audio) - len(audio) % runner.hop_samples]
-    hops = audio.reshape(-1, runner.hop_samples)
-    every = max(1, len(hops) // limit)
+    audio, period = paused_recording(clips, runner.hop_samples, delay)
     samples = []
-    for i, hop in enumerate(hops):
-        if i % every == 0:
+    for start in range(0, len(audio), period):
+        for hop in audio[start : start + period].reshape(-1, runner.hop_samples):
             values = {HOP_INPUT: hop[np.newaxis], **runner.state}
-            samples.append([values[name] for name in names])
-        runner.step(hop)
+            runner.step(hop)
+        samples.append([values[name] for name in names])
     return samples
 
 
@@ -165,13 +158,14 @@ def convert_streaming(
 ) -> tuple[bytes, dict]:
     """The streaming .tflite of a trained LEAF model in ``mode`` and its description for the metadata.
 
-    Quantized modes are calibrated on ``clips`` fed back to back through the float stream.
+    Quantized modes are calibrated on ``clips`` fed through the float stream with pauses between them.
     """
     with saved_streaming_model(model, hop, gabor) as (folder, stream):
         tflite = convert_saved(folder, "none")
         if mode in CALIBRATED_MODES:
-            samples = _calibration_inputs(tflite, clips)
-            tflite = convert_saved(folder, mode, lambda: iter(samples))
+            samples = _calibration_inputs(tflite, clips, stream.delay * stream.stride)
+            states = tuple(state_shapes(stream, model_frontend(model).spec.n_frames))
+            tflite = convert_saved(folder, mode, lambda: iter(samples), float_outputs=states)
         elif mode != "none":
             tflite = convert_saved(folder, mode)
     info = {

@@ -14,7 +14,7 @@ import numpy as np
 
 from device.ops import op_summary, read_ops
 from device.runtime import ModelRunner, xnnpack_coverage
-from device.streaming import StreamRunner
+from device.streaming import StreamRunner, paused_recording
 
 BOOKKEEPING_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
@@ -63,11 +63,10 @@ def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np
 def verify_streaming(
     stream: bytes, waves: np.ndarray, labels: np.ndarray, window_model: bytes, delay: int
 ) -> dict:
-    """The streaming model on the test clips played as one recording, each clip after a pause
-    of silence (half a clip or more), as words come live; latency per hop; XNNPACK cover.
+    """The streaming model on the test clips played as one recording with pauses
+    (:func:`device.streaming.paused_recording`), its label at the hop whose window is each clip
+    against the clip's label and the window model's; latency per hop; XNNPACK cover.
 
-    Each clip is placed so that a hop ends ``delay`` samples after it: the stream's window there
-    covers exactly the clip, and its label is compared with the clip's and the window model's.
     Unlike the window model, the stream carries PCEN's average and the filters' context across
     the pauses, as it does live.
     """
@@ -81,21 +80,18 @@ def verify_streaming(
     }
     if not len(waves):
         return report
-    hop, clip = runner.hop_samples, waves.shape[1]
-    period = -(-(clip + delay + clip // 2) // hop) * hop
-    silence = np.zeros(period - clip - delay, np.float32)
+    audio, period = paused_recording(waves, runner.hop_samples, delay)
     runner.reset()
     streamed = []
-    for wave in waves:
-        audio = np.concatenate([silence, wave, np.zeros(delay, np.float32)])
-        for start in range(0, period, hop):
-            last = runner.step(audio[start : start + hop])
+    for start in range(0, len(audio), period):
+        for hop in audio[start : start + period].reshape(-1, runner.hop_samples):
+            last = runner.step(hop)
         streamed.append(last)
     streamed = np.array(streamed).argmax(1)
     report.update(
         {
             "clips": int(len(waves)),
-            "pause_samples": len(silence),
+            "pause_samples": period - waves.shape[1] - delay,
             "accuracy": float(np.mean(streamed == labels)),
             "top1_agreement_with_window": float(np.mean(streamed == scores(window_model, waves).argmax(1))),
         }

@@ -55,6 +55,16 @@ def tensor_names(model: bytes) -> list[str]:
     return [t.name.decode() for g in root.subgraphs for t in g.tensors]
 
 
+def signature_outputs(model: bytes) -> dict[str, str]:
+    """The first signature's outputs: ``{output name: tensor name}``."""
+    root = schema.ModelT.InitFromPackedBuf(model, 0)
+    if not root.signatureDefs:
+        return {}
+    signature = root.signatureDefs[0]
+    tensors = root.subgraphs[signature.subgraphIndex].tensors
+    return {m.name.decode(): tensors[m.tensorIndex].name.decode() for m in signature.outputs}
+
+
 def tensor_types(model: bytes) -> set[str]:
     root = schema.ModelT.InitFromPackedBuf(model, 0)
     return {_TENSOR_TYPES.get(t.type, "?") for g in root.subgraphs for t in g.tensors}

@@ -42,3 +42,16 @@ class StreamRunner:
         outputs = self.runner(**{HOP_INPUT: hop.reshape(1, -1).astype(np.float32, copy=False)}, **self.state)
         self.state = {name: outputs[name] for name in self.state_shapes}
         return outputs[SCORES_OUTPUT][0]
+
+
+def paused_recording(clips: np.ndarray, hop: int, delay: int) -> tuple[np.ndarray, int]:
+    """The clips as one recording, each after a pause of silence (half a clip or more), placed so
+    that a hop ends ``delay`` samples after each clip: the stream's window there is that clip.
+
+    Returns the recording and its period (samples per clip, a whole number of hops). Words come
+    like this live; back to back, PCEN never sees the quiet before a word.
+    """
+    clip = clips.shape[1]
+    period = -(-(clip + delay + clip // 2) // hop) * hop
+    before, after = np.zeros(period - clip - delay, np.float32), np.zeros(delay, np.float32)
+    return np.concatenate([np.concatenate([before, c, after]) for c in clips]), period
