@@ -40,6 +40,11 @@ def median_ms(call, repeats: int = REPEATS) -> float:
     return 1000 * statistics.median(times)
 
 
+def significant(value: float, digits: int = 3) -> float:
+    """``value`` rounded to ``digits`` significant digits (real-time factors span decades)."""
+    return float(f"{value:.{digits}g}")
+
+
 def _peak_memory_mb(path: str) -> float:
     """In a fresh process: load the model, classify 10 s of noise as ``listen`` would, report peak RSS."""
     classifier = Classifier(path)
@@ -75,7 +80,7 @@ def bench_model(path: Path, threads: int = 4) -> dict:
     for n in sorted({1, threads}):
         runner = ModelRunner(data, n)
         result["window"][f"ms_{n}_thread"] = round(median_ms(lambda r=runner: r.invoke(window)), 3)
-    result["window"]["rtf_1_thread"] = round(result["window"]["ms_1_thread"] / 1000 / hop_seconds, 4)
+    result["window"]["rtf_1_thread"] = significant(result["window"]["ms_1_thread"] / 1000 / hop_seconds)
     if classifier.streaming:
         stream_bytes = archive_file(data, classifier.streaming["file"])
         info = {"hop_seconds": classifier.streaming["hop_samples"] / classifier.sample_rate}
@@ -83,7 +88,7 @@ def bench_model(path: Path, threads: int = 4) -> dict:
             runner = StreamRunner(stream_bytes, n)
             hop = np.zeros(runner.hop_samples, np.float32)
             info[f"ms_{n}_thread"] = round(median_ms(lambda r=runner, h=hop: r.step(h)), 3)
-        info["rtf_1_thread"] = round(info["ms_1_thread"] / 1000 / info["hop_seconds"], 4)
+        info["rtf_1_thread"] = significant(info["ms_1_thread"] / 1000 / info["hop_seconds"])
         info["size_mb"] = round(len(stream_bytes) / 1e6, 2)
         result["stream"] = info
     result["rtf_1_thread"] = (result["stream"] or result["window"])["rtf_1_thread"]

@@ -195,6 +195,10 @@ def bench(models: tuple[Path, ...], threads: int, as_json: bool) -> None:
         raise click.ClickException(f"no models given and none in {MODELS_DIR}")
     if threads < 1:
         raise click.BadParameter("must be at least 1", param_hint="--threads")
+    from device.metadata import read_leaf_edge_metadata
+
+    for path in paths:  # every file checked before the first measurement
+        read_leaf_edge_metadata(path.read_bytes(), str(path))
     results = []
     for path in paths:
         if not as_json:

@@ -23,17 +23,26 @@ VOICES = [
     Voice("flite", "slt", {"duration_stretch": 1.1, "f0_mean": 190.0}),
     Voice("festival", "ked_diphone", {"duration_stretch": 1.05}),
 ]
-SHIPPED = {"keywords-leaf.tflite": "int8", "keywords-leaf-float.tflite": "none"}
+# file: (quantization, frontend, LEAF filterbank evaluation, has a streaming model)
+SHIPPED = {
+    "keywords-leaf.tflite": ("int8", "leaf", "grouped", True),
+    "keywords-leaf-float.tflite": ("none", "leaf", "exact", False),
+    "keywords-mel.tflite": ("int8", "mel", None, False),
+}
 
 
-@pytest.mark.parametrize("name, mode", SHIPPED.items())
-def test_shipped_files_load_and_carry_their_metadata(name, mode):
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_files_load_and_carry_their_metadata(name):
+    mode, frontend, gabor, streaming = SHIPPED[name]
     path = MODELS_DIR / name
     meta = read_leaf_edge_metadata(path.read_bytes(), name)
     assert meta.labels == [*KEYWORDS, "_silence_", "_unknown_"] and meta.sample_rate == 16000
     assert meta.licence and meta.leaf_edge["quantization"]["mode"] == mode
+    assert meta.leaf_edge["frontend"]["type"] == frontend
+    assert meta.leaf_edge["frontend"].get("gabor") == gabor
     assert meta.leaf_edge["accuracy"]["accuracy_tflite"] >= 0.95
-    assert Classifier(path).clip_samples == 16000
+    classifier = Classifier(path)
+    assert classifier.clip_samples == 16000 and classifier.streams() == streaming
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +82,16 @@ def test_classify_command_on_a_stereo_44k_file(tmp_path):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["top"][0]["label"] == "left"
+
+
+def test_streaming_and_window_models_detect_the_same_keywords():
+    """The default model's streaming path finds the demo recording's keywords as the window model does."""
+    from device.audio import file_blocks
+    from device.models import DEMO_RECORDING
+
+    events = {}
+    for streaming in (True, False):
+        classifier = Classifier(MODELS_DIR / "keywords-leaf.tflite", streaming=streaming)
+        _, blocks = file_blocks(DEMO_RECORDING)
+        events[streaming] = [e.label for e in classifier.stream(blocks, 16000)]
+    assert events[True] == events[False] == ["yes", "left", "stop", "up", "no", "right", "go", "down", "off"]
