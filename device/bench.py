@@ -52,7 +52,11 @@ def _peak_memory_mb(path: str) -> float:
     chunks = np.array_split(noise.astype(np.float32), int(MEMORY_AUDIO_SECONDS * 10))  # 100 ms blocks
     for _ in classifier.windows(chunks, classifier.sample_rate):
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    status = Path("/proc/self/status")
+    if status.exists():  # VmHWM starts afresh at exec; getrusage's maxrss keeps the parent's peak
+        line = next(line for line in status.read_text().splitlines() if line.startswith("VmHWM"))
+        return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def peak_memory_mb(path: Path) -> float:
