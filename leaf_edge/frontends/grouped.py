@@ -26,7 +26,6 @@ from leaf_edge.frontends import gabor
 
 DECIMATION = 2.0  # sampling step <= min(sigma, pooling sigma) / DECIMATION
 TAIL = 3.0  # Gaussian kernels cut at +-TAIL sigma (exp(-4.5) ~ 1% of the peak)
-MIN_BAND = 4  # filters; smaller groups join the next band
 OUTPUT_WIDTH = 32  # output channels a band's convolution computes at once (see band_energies)
 
 
@@ -55,33 +54,23 @@ def exact_band(n_filters: int, window_size: int) -> Band:
 def plan_bands(
     sigmas: np.ndarray, pool_sigmas: np.ndarray, window_size: int, stride: int
 ) -> tuple[Band, ...]:
-    """Group consecutive filters by the largest step their Gaussians allow.
+    """Group filters by the largest step their Gaussians allow: a power of two that divides ``stride``.
 
     ``sigmas``: the Gabor envelopes' widths; ``pool_sigmas``: the pooling windows' widths, both
-    in samples. Steps are powers of two that divide ``stride``, never larger than an earlier
-    filter's (mel order: widths shrink as frequency rises), and a band of fewer than
-    ``MIN_BAND`` filters joins the next one at its smaller step: a few wide bands run faster
-    than a closer fit with many narrow ones (each band is a handful of operators; measured
-    with bench/frontends.py). A band's kernel covers ``TAIL`` times its widest Gabor sigma, at
-    most the window.
+    in samples. A band's kernel covers ``TAIL`` times its widest Gabor sigma, at most the window.
+    Powers of two only: fewer, larger bands run faster than a closer fit with more of them
+    (measured with bench/frontends.py), and their error is lower.
     """
     steps = [2**k for k in range(stride.bit_length()) if stride % 2**k == 0]
     limit = np.minimum(sigmas, pool_sigmas) / DECIMATION
-    per_filter = np.minimum.accumulate([max([d for d in steps if d <= lim] or [1]) for lim in limit])
-    edges = (
-        [0] + [i for i in range(1, len(per_filter)) if per_filter[i] != per_filter[i - 1]] + [len(per_filter)]
-    )
-    groups = []
-    for start, stop in zip(edges[:-1], edges[1:], strict=True):
-        if groups and groups[-1][1] - groups[-1][0] < MIN_BAND:
-            start = groups.pop()[0]  # too small: joins this band, at this band's (smaller) step
-        groups.append((start, stop))
-    if len(groups) > 1 and groups[-1][1] - groups[-1][0] < MIN_BAND:
-        groups[-2:] = [(groups[-2][0], groups[-1][1])]
-    bands = []
-    for start, stop in groups:
-        half = min(window_size // 2, math.ceil(TAIL * float(np.max(sigmas[start:stop]))))
-        bands.append(Band(start, stop, int(per_filter[stop - 1]), half))
+    per_filter = [max([d for d in steps if d <= lim] or [1]) for lim in limit]
+    bands, start = [], 0
+    for i in range(1, len(per_filter) + 1):
+        if i == len(per_filter) or per_filter[i] != per_filter[start]:
+            widest = float(np.max(sigmas[start:i]))
+            half = min(window_size // 2, math.ceil(TAIL * widest))
+            bands.append(Band(start, i, per_filter[start], half))
+            start = i
     return tuple(bands)
 
 
