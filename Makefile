@@ -47,8 +47,9 @@ pi-check:  ## the device side on an emulated Raspberry Pi 4 (arm64 under qemu; ~
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-bench: $(STAMP)  ## frontend cost, LEAF vs mel, one thread
+bench: $(STAMP)  ## frontend cost (exact and grouped LEAF, mel) and every shipped model, side by side
 	$(BIN)/python bench/frontends.py
+	$(BIN)/leaf-edge bench
 
 $(STAMP): pyproject.toml scripts/install-system-deps.sh
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
