@@ -7,11 +7,9 @@ difference, single-thread latency, and how the default XNNPACK delegate covers t
 
 from __future__ import annotations
 
-import statistics
-import time
-
 import numpy as np
 
+from device.bench import median_ms
 from device.ops import op_summary, read_ops
 from device.runtime import ModelRunner, xnnpack_coverage
 from device.streaming import StreamRunner, paused_recording
@@ -28,7 +26,7 @@ def latency_ms(model: bytes, clip_samples: int, threads: int = 1, repeats: int =
     """Median wall time of one invoke on a 1-clip input."""
     runner = ModelRunner(model, threads)
     silence = np.zeros(clip_samples, np.float32)
-    return _median_ms(lambda: runner.invoke(silence), repeats)
+    return median_ms(lambda: runner.invoke(silence), repeats)
 
 
 def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np.ndarray) -> dict:
@@ -74,7 +72,7 @@ def verify_streaming(
     report = {
         "size_bytes": len(stream),
         "latency_ms_per_hop_1_thread": round(
-            _median_ms(lambda: runner.step(np.zeros(runner.hop_samples, np.float32))), 3
+            median_ms(lambda: runner.step(np.zeros(runner.hop_samples, np.float32))), 3
         ),
         "xnnpack": xnnpack_coverage(stream),
     }
@@ -97,14 +95,3 @@ def verify_streaming(
         }
     )
     return report
-
-
-def _median_ms(call, repeats: int = 30) -> float:
-    for _ in range(3):
-        call()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
