@@ -64,12 +64,12 @@ class FoldedLeaf(keras.layers.Layer):
             pooled = pooling.window_pool(energies, tf.constant(self.windows), self.stride)
         return tf.maximum(pooled, FLOOR)
 
-    def compress(self, pooled, smoothed=None):
-        """sPCEN (or log) of pooled energies; ``smoothed``: a precomputed moving average."""
+    def compress(self, pooled):
+        """sPCEN (or log) of pooled energies ``[B, frames, n]``, restarted at the first frame."""
         if self.pcen is None:
             return compression.log_compression(pooled)
         constants = {name: tf.constant(value) for name, value in self.pcen.items()}
-        return compression.pcen(pooled, **constants, eps=self.pcen_eps, smoothed=smoothed)
+        return compression.pcen(pooled, **constants, eps=self.pcen_eps)
 
     def call(self, waveform):
         return self.compress(self.pooled(waveform))

@@ -4,16 +4,22 @@ State tensors, float32, all zeros at the start of a stream:
 
 * ``audio``  ``[1, A]``: the last A samples, the history the Gabor convolutions and the pooling
   windows of the next frames reach back into;
-* ``pcen``   ``[1, n]``: PCEN's running average (zero: nothing seen yet; absent for log LEAF);
-* ``frames`` ``[1, F, n]``: the classifier's window, the last F frontend frames.
+* ``frames`` ``[1, F, n]``: the classifier's window, the last F frames of pooled, floored
+  energies (before compression).
 
 A hop of ``k`` strides makes ``k`` new frames with only the convolutions and pooling those
-frames need (so its cost grows with the hop, not the window), appends them to the window and
-runs the classifier once. Frames come out ``DELAY`` strides behind the audio: a frame is made
-once all the audio its filters and pooling window span has arrived. Fed a recording hop by hop
-from zero state, the frames equal the window model's frontend on the whole recording preceded
-by ``DELAY * stride`` zeros (tests/test_streaming.py). Each band of the (exact or grouped)
-filterbank is computed as in :mod:`leaf_edge.frontends.grouped`; exact is one full-rate band.
+frames need (so the filterbank's cost grows with the hop, not the window), appends them to the
+window, compresses the window and runs the classifier once. Frames come out ``DELAY`` strides
+behind the audio: a frame is made once all the audio its filters and pooling window span has
+arrived. Fed a recording hop by hop from zero state, the frames equal the window model's pooled
+energies on the whole recording preceded by ``DELAY * stride`` zeros (tests/test_streaming.py).
+
+PCEN is computed over each window from its first frame, as in training, rather than carried
+across windows: a running average carried on from a loud word made the quiet windows after it
+look like no training window, and the classifier heard "up" there (measured). Its cost, a few
+operations on ``F x n`` numbers per hop, does not show next to the filterbank. Each band of the
+(exact or grouped) filterbank is computed as in :mod:`leaf_edge.frontends.grouped`; exact is one
+full-rate band.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from converter.fold import FoldedLeaf, classifier_layers
 from device.metadata import STREAM_FILE
 from device.runtime import Interpreter
 from device.streaming import HOP_INPUT, StreamRunner, paused_recording
-from leaf_edge.frontends import compression, grouped
+from leaf_edge.frontends import grouped
 from leaf_edge.frontends.leaf import FLOOR, Leaf
 from leaf_edge.model import model_frontend
 
@@ -68,23 +74,15 @@ class LeafStream:
             pooled.append(grouped.band_pool(energies, tf.constant(taps), self.stride, d))
         return tf.maximum(grouped.concat_channels(pooled), FLOOR)
 
-    def step(self, hop: tf.Tensor, audio: tf.Tensor, smoothed: tf.Tensor | None):
-        """New frames ``[1, k, n]``, the new audio history and the new running average."""
+    def step(self, hop: tf.Tensor, audio: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """The hop's new pooled frames ``[1, k, n]`` and the new audio history."""
         buffer = tf.concat([audio, hop], axis=1)
-        pooled = self.pooled(buffer)
-        if self.folded.pcen is None:
-            return self.folded.compress(pooled), buffer[:, -self.history :], None
-        average = compression.ema_continued(pooled, tf.constant(self.folded.pcen["smooth"]), smoothed)
-        return self.folded.compress(pooled, average), buffer[:, -self.history :], average[:, -1:]
+        return self.pooled(buffer), buffer[:, -self.history :]
 
 
 def state_shapes(stream: LeafStream, frames: int) -> dict[str, tuple[int, ...]]:
     """Each state input's shape."""
-    n = stream.folded.windows.shape[1]
-    shapes = {"audio": (1, stream.history), "frames": (1, frames, n)}
-    if stream.folded.pcen is not None:
-        shapes["pcen"] = (1, 1, n)
-    return shapes
+    return {"audio": (1, stream.history), "frames": (1, frames, stream.folded.windows.shape[1])}
 
 
 def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):
@@ -100,17 +98,18 @@ def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):
     layers = classifier_layers(model)
     k = stream.frames_per_hop
 
-    def step(hop_audio, audio, frames, pcen=None):
+    def step(hop_audio, audio, frames):
         with tf.name_scope(folded.name):  # the converter keeps this scope in float
-            new, audio_out, pcen_out = stream.step(hop_audio, audio, pcen)
-            window = tf.concat([frames[:, k:], new], axis=1)
-        x = window
+            new, audio_out = stream.step(hop_audio, audio)
+            # energies span 1e-5 to 1e2: int8 would zero most of them. A float op on the input
+            # (a no-op on floored energies) keeps the quantizer from moving the window to int8.
+            kept = tf.maximum(frames, FLOOR)[:, k:]
+            window = tf.concat([kept, new], axis=1)
+            features = folded.compress(window)
+        x = features
         for layer in layers:
             x = layer(x)
-        outputs = {"scores": tf.nn.softmax(x), "audio": audio_out, "frames": window}
-        if pcen_out is not None:
-            outputs["pcen"] = pcen_out
-        return outputs
+        return {"scores": tf.nn.softmax(x), "audio": audio_out, "frames": window}
 
     return step, specs, stream
 
@@ -123,12 +122,7 @@ def saved_streaming_model(
     step, specs, stream = streaming_function(model, hop, gabor)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    if len(specs) == 4:
-        archive.add_endpoint(
-            "serve", lambda hop_audio, audio, frames, pcen: step(hop_audio, audio, frames, pcen), specs
-        )
-    else:
-        archive.add_endpoint("serve", lambda hop_audio, audio, frames: step(hop_audio, audio, frames), specs)
+    archive.add_endpoint("serve", step, specs)
     with tempfile.TemporaryDirectory(prefix="leaf-edge-stream-") as folder:
         archive.write_out(folder, verbose=False)
         yield folder, stream

@@ -36,16 +36,12 @@ def trained_like_leaf() -> Leaf:
 
 
 def streamed_frames(stream: LeafStream, audio: np.ndarray) -> np.ndarray:
-    """The new frames of every hop, fed from zero state."""
-    n = stream.folded.windows.shape[1]
+    """The new pooled frames of every hop, fed from zero state."""
     audio_state = tf.zeros((1, stream.history))
-    average = tf.zeros((1, 1, n))
     step = tf.function(stream.step)
     frames = []
     for start in range(0, len(audio), stream.hop):
-        new, audio_state, average = step(
-            tf.constant(audio[np.newaxis, start : start + stream.hop]), audio_state, average
-        )
+        new, audio_state = step(tf.constant(audio[np.newaxis, start : start + stream.hop]), audio_state)
         frames.append(new.numpy()[0])
     return np.concatenate(frames)
 
@@ -53,12 +49,12 @@ def streamed_frames(stream: LeafStream, audio: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("gabor", ["exact", "grouped"])
 @pytest.mark.parametrize("hop", [1600, 4000])
 def test_stream_gives_the_window_frontends_frames(trained_like_leaf, speech, gabor, hop):
-    """Hop by hop from zero state = the folded window frontend on the whole recording after
-    DELAY strides of zeros, to float rounding."""
+    """Hop by hop from zero state = the folded window frontend's pooled energies on the whole
+    recording after DELAY strides of zeros, to float rounding."""
     folded = FoldedLeaf(trained_like_leaf, gabor)
     stream = LeafStream(folded, hop)
     lead_in = np.zeros(stream.delay * stream.stride, np.float32)
-    whole = folded(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
+    whole = folded.pooled(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
     streamed = streamed_frames(stream, speech)
     assert streamed.shape == (len(speech) // stream.stride, 40)
     np.testing.assert_allclose(streamed, whole[: len(streamed)], atol=2e-5 * np.abs(whole).max())
@@ -130,5 +126,8 @@ def test_converted_stream_matches_the_window_frontend_in_litert(tiny_run, tiny_m
     model, _ = load_run(tiny_run)
     folded = FoldedLeaf(model_frontend(model))
     lead_in = np.zeros(info["delay_samples"], np.float32)
-    whole = folded(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
-    np.testing.assert_allclose(streamed, whole[: len(streamed)], atol=1e-4 * np.abs(whole).max())
+    whole = folded.pooled(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
+    np.testing.assert_allclose(streamed, whole[: len(streamed)], rtol=1e-4, atol=1e-4 * np.abs(whole).max())
+    # the classifier gets the last 100 frames, compressed from their first frame as in training
+    last = whole[len(streamed) - 100 : len(streamed)]
+    np.testing.assert_allclose(runner.state["frames"][0], last, rtol=1e-4, atol=1e-4 * np.abs(whole).max())

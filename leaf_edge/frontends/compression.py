@@ -46,19 +46,6 @@ def ema(x: tf.Tensor, smooth: tf.Tensor) -> tf.Tensor:
     return total
 
 
-def ema_continued(x: tf.Tensor, smooth: tf.Tensor, previous: tf.Tensor) -> tf.Tensor:
-    """The moving average of ``[B, T, C]`` frames that follow an average ``previous`` ``[B, 1, C]``.
-
-    A ``previous`` of zero means no frames came before: the average starts at ``x[:, :1]`` as
-    :func:`ema` does. Energies are floored at 1e-5, so a running average is either zero or at
-    least that, and ``1 - min(previous * 1e12, 1)`` is exactly 1 or 0: the test in arithmetic,
-    which XNNPACK runs (it has no SELECT).
-    """
-    fresh = 1.0 - tf.minimum(previous * 1e12, 1.0)
-    start = previous + fresh * x[:, :1]
-    return ema(tf.concat([start, x], axis=1), smooth)[:, 1:]
-
-
 def pcen(
     x: tf.Tensor,
     alpha: tf.Tensor,
@@ -66,20 +53,17 @@ def pcen(
     root: tf.Tensor,
     smooth: tf.Tensor,
     eps: float = PCEN_EPS,
-    smoothed: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """sPCEN of non-negative ``[B, T, C]`` energies with per-channel parameters ``[C]``.
 
     Forward-pass clamps as in the reference: alpha <= 1, root >= 1, smooth in [0, 1]; plus
     delta >= DELTA_MIN (the reference leaves delta free; a delta that drifts to zero or below
-    would make the output's gradient infinite). ``smoothed``: the moving average when the
-    caller has it (streaming carries it across hops); by default :func:`ema` of ``x``.
+    would make the output's gradient infinite).
     """
     alpha = tf.minimum(alpha, 1.0)
     inv_root = 1.0 / tf.maximum(root, 1.0)
     delta = tf.maximum(delta, DELTA_MIN)
-    if smoothed is None:
-        smoothed = ema(x, smooth)
+    smoothed = ema(x, smooth)
     normalised = x * tf.exp(-alpha * tf.math.log(eps + smoothed))
     return tf.exp(inv_root * tf.math.log(normalised + delta)) - tf.exp(inv_root * tf.math.log(delta))
 

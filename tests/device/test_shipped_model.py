@@ -95,3 +95,18 @@ def test_streaming_and_window_models_detect_the_same_keywords():
         _, blocks = file_blocks(DEMO_RECORDING)
         events[streaming] = [e.label for e in classifier.stream(blocks, 16000)]
     assert events[True] == events[False] == ["yes", "left", "stop", "up", "no", "right", "go", "down", "off"]
+
+
+@pytest.mark.parametrize("offset", [0, 1000, 2000, 3000])
+def test_no_event_in_the_quiet_after_a_word(offset):
+    """The stream once carried PCEN's average on from "stop" into the quiet after it, and the model
+    heard "up" there (with the microphone's start 1000 samples later); whatever the hop grid,
+    only the spoken words come out."""
+    from tests.speech import recording
+
+    words = ["yes", "stop", "left", "go", "down", "no"]
+    audio, _ = recording(words)
+    classifier = Classifier(MODELS_DIR / "keywords-leaf.tflite")
+    assert classifier.streams()
+    chunks = [audio[i : i + 1600] for i in range(offset, len(audio), 1600)]
+    assert [e.label for e in classifier.stream(chunks, 16000)] == words
