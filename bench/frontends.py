@@ -26,6 +26,7 @@ from converter.fold import FoldedLeaf, FoldedMel  # noqa: E402
 from device.bench import median_ms  # noqa: E402
 from device.runtime import ModelRunner  # noqa: E402
 from leaf_edge.config import AudioSpec  # noqa: E402
+from leaf_edge.frontends import grouped  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
 
@@ -40,12 +41,8 @@ def filterbank_macs(folded, spec: AudioSpec) -> float:
     if isinstance(folded, FoldedMel):
         frames = spec.sample_rate / spec.stride
         return frames * (folded.kernel.shape[0] * folded.kernel.shape[2] + folded.mel_matrix.size)
-    bands = folded.bands or ()
-    if not bands:
-        return spec.sample_rate * 2 * spec.n_filters * spec.window_size
-    return sum(
-        2 * (b.stop - b.start) * (2 * b.half_width + 1) * spec.sample_rate / b.decimation for b in bands
-    )
+    bands = folded.bands or (grouped.exact_band(spec.n_filters, spec.window_size),)
+    return grouped.multiply_adds(bands, spec.sample_rate)
 
 
 def main() -> None:

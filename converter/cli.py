@@ -131,7 +131,7 @@ def convert(
         line += f"{stream['size_bytes'] / 1e6:.2f} MB, {stream['latency_ms_per_hop_1_thread']:.2f} ms per hop"
         if "accuracy" in stream:
             line += (
-                f"; test clips back to back: accuracy {stream['accuracy']:.4f}, "
+                f"; test clips with pauses: accuracy {stream['accuracy']:.4f}, "
                 f"agreement with the window model {stream['top1_agreement_with_window']:.4f}"
             )
         click.echo(line)

@@ -117,9 +117,7 @@ def convert_run(
     extra = {}
     if is_leaf and stream_hop:
         hop = round(stream_hop * spec.sample_rate)
-        log(
-            f"converting the streaming model (hop {hop} samples); verifying it on the test clips back to back"
-        )
+        log(f"converting the streaming model (hop {hop} samples); verifying it on the test clips with pauses")
         stream, info = convert_streaming(model, hop, mode, clips, gabor)
         report["streaming"] = {
             **info,

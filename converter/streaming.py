@@ -36,7 +36,6 @@ import tensorflow as tf
 from converter.export import CALIBRATED_MODES, convert_saved
 from converter.fold import FoldedLeaf, classifier_layers
 from device.metadata import STREAM_FILE
-from device.runtime import Interpreter
 from device.streaming import HOP_INPUT, StreamRunner, paused_recording
 from leaf_edge.frontends import grouped
 from leaf_edge.frontends.leaf import FLOOR, Leaf
@@ -52,7 +51,7 @@ class LeafStream:
             raise ValueError(f"the streaming hop must be a positive multiple of {stride} samples, not {hop}")
         self.folded, self.hop, self.stride = folded, hop, stride
         self.frames_per_hop = hop // stride
-        self.pad_left = max(size - stride, 0) // 2  # the window model's, for clips of whole strides
+        self.pad_left = grouped.same_pad_left(stride, size, stride)  # the window model's, for whole strides
         self.delay = math.ceil((size + size // 2 - stride - self.pad_left) / stride)
         self.history = self.delay * stride + self.pad_left + size // 2
         n = folded.windows.shape[1]
@@ -133,8 +132,7 @@ def _calibration_inputs(float_model: bytes, clips: np.ndarray, delay: int) -> li
     the float stream run over the clips with pauses, taken at the hop whose window is a clip, so
     that the int8 classifier is calibrated on the windows the window model's is."""
     runner = StreamRunner(float_model)
-    interpreter = Interpreter(model_content=float_model)
-    order = [detail["index"] for detail in interpreter.get_input_details()]
+    order = [detail["index"] for detail in runner.interpreter.get_input_details()]
     by_index = {detail["index"]: name for name, detail in runner.runner.get_input_details().items()}
     names = [by_index[index] for index in order]
     audio, period = paused_recording(clips, runner.hop_samples, delay)

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from device.classifier import Classifier
-from device.metadata import archive_file
+from device.detect import DetectionSettings
+from device.metadata import archive_file, read_leaf_edge_metadata
 from device.runtime import ModelRunner
 from device.streaming import StreamRunner
 
@@ -68,26 +69,27 @@ def peak_memory_mb(path: Path) -> float:
 def bench_model(path: Path, threads: int = 4) -> dict:
     """The measurements of one model file (see the module docstring)."""
     data = path.read_bytes()
-    classifier = Classifier(path)
-    hop_seconds = classifier.settings.hop_seconds
+    entry = read_leaf_edge_metadata(data, str(path)).leaf_edge
+    hop_seconds = DetectionSettings.from_metadata(entry).hop_seconds
     result = {
         "model": str(path),
         "size_mb": round(len(data) / 1e6, 2),
         "hop_seconds": hop_seconds,
-        "frontend": classifier.metadata.leaf_edge.get("frontend", {}).get("type"),
-        "gabor": classifier.metadata.leaf_edge.get("frontend", {}).get("gabor"),
-        "quantization": classifier.metadata.leaf_edge.get("quantization", {}).get("mode"),
+        "frontend": entry.get("frontend", {}).get("type"),
+        "gabor": entry.get("frontend", {}).get("gabor"),
+        "quantization": entry.get("quantization", {}).get("mode"),
         "window": {},
         "stream": None,
     }
-    window = np.zeros(classifier.clip_samples, np.float32)
     for n in sorted({1, threads}):
         runner = ModelRunner(data, n)
-        result["window"][f"ms_{n}_thread"] = round(median_ms(lambda r=runner: r.invoke(window)), 3)
+        window = np.zeros(runner.clip_samples, np.float32)
+        result["window"][f"ms_{n}_thread"] = round(median_ms(lambda r=runner, w=window: r.invoke(w)), 3)
     result["window"]["rtf_1_thread"] = significant(result["window"]["ms_1_thread"] / 1000 / hop_seconds)
-    if classifier.streaming:
-        stream_bytes = archive_file(data, classifier.streaming["file"])
-        info = {"hop_seconds": classifier.streaming["hop_samples"] / classifier.sample_rate}
+    streaming = entry.get("streaming")
+    if streaming:
+        stream_bytes = archive_file(data, streaming["file"])
+        info = {"hop_seconds": streaming["hop_samples"] / entry["audio"]["sample_rate"]}
         for n in sorted({1, threads}):
             runner = StreamRunner(stream_bytes, n)
             hop = np.zeros(runner.hop_samples, np.float32)

@@ -20,8 +20,8 @@ class StreamRunner:
     """One streaming interpreter and its state: ``step(hop)`` -> scores ``[labels]``."""
 
     def __init__(self, model: bytes, threads: int = 1):
-        interpreter = Interpreter(model_content=model, num_threads=threads)
-        self.runner = interpreter.get_signature_runner()
+        self.interpreter = Interpreter(model_content=model, num_threads=threads)
+        self.runner = self.interpreter.get_signature_runner()
         inputs = self.runner.get_input_details()
         if HOP_INPUT not in inputs:
             raise ValueError(

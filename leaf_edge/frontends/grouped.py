@@ -74,6 +74,11 @@ def plan_bands(
     return tuple(bands)
 
 
+def multiply_adds(bands: tuple[Band, ...], sample_rate: int) -> float:
+    """Multiply-adds per second of audio of the bands' complex convolutions."""
+    return sum(2 * (b.stop - b.start) * (2 * b.half_width + 1) * sample_rate / b.decimation for b in bands)
+
+
 def pool_sigmas(widths: np.ndarray, window_size: int) -> np.ndarray:
     """Pooling windows' standard deviations in samples, from their relative widths."""
     return np.asarray(widths).reshape(-1) * 0.5 * (window_size - 1)
