@@ -20,7 +20,6 @@ from leaf_edge.data.folders import (
     AudioError,
     DataError,
     fit_length,
-    index_folder,
     load_split,
     read_audio,
 )
@@ -82,7 +81,7 @@ def convert_run(
     is_leaf = isinstance(model_frontend(model), Leaf)
     if gabor == "grouped" and not is_leaf:
         raise DataError("--gabor grouped needs a LEAF model")
-    index = index_folder(config.data, config.keywords) if Path(config.data).is_dir() else None
+    index = config.index() if Path(config.data).is_dir() else None
     clips = None
     if mode in CALIBRATED_MODES:
         if calibration is not None:

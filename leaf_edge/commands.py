@@ -101,11 +101,16 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--speed/--no-speed", default=True, help="Speed change and time shift.")
 @click.option("--gain/--no-gain", default=True, help="Random gain.")
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
+@click.option(
+    "--hold-out-engine",
+    metavar="ENGINE",
+    help="Train without this engine's clips and report accuracy on them (unseen voices).",
+)
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
-          distribute) -> None:  # fmt: skip
+          hold_out_engine, distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
     Interrupted runs resume from their last finished epoch when the same command is rerun.
@@ -114,6 +119,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
     Example:
       leaf-edge train data/keywords --out runs/leaf
       leaf-edge train data/keywords --frontend mel --out runs/mel
+      leaf-edge train data/keywords --hold-out-engine flite --out runs/leaf-no-flite
     """
     from leaf_edge.config import AudioSpec
     from leaf_edge.data.augment import AugmentConfig
@@ -145,6 +151,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         learning_rate=learning_rate,
         seed=seed,
         keywords=_csv(keywords),
+        held_out_engine=hold_out_engine,
         spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters),
         augment=aug,
         distribute=distribute,
@@ -158,7 +165,11 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 @click.argument("run", type=click.Path(path_type=Path))
 @click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
 @click.option(
-    "--split", type=click.Choice(["train", "validation", "test"]), default="test", show_default=True
+    "--split",
+    type=click.Choice(["train", "validation", "test", "held_out"]),
+    default="test",
+    show_default=True,
+    help="held_out: the clips of the engine the run was trained without (--hold-out-engine).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors

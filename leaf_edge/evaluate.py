@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from leaf_edge.data.folders import DataError, index_folder, load_split  # noqa: E402
+from leaf_edge.data.folders import DataError, clip_engines, load_split  # noqa: E402
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
@@ -40,6 +40,20 @@ def classification_report(labels: list[str], truth: np.ndarray, predicted: np.nd
         "examples": int(confusion.sum()),
         "per_class": per_class,
         "confusion": confusion.tolist(),
+    }
+
+
+def accuracy_by_engine(root: Path, paths, truth: np.ndarray, predicted: np.ndarray) -> dict | None:
+    """Accuracy on each engine's clips, from the data set's manifest.csv (None without one)."""
+    try:
+        engines = clip_engines(root)
+    except DataError:
+        return None
+    names = np.array([engines.get(f"{p.parent.name}/{p.name}", "?") if p else "noise" for p in paths])
+    correct = truth == predicted
+    return {
+        name: {"accuracy": float(correct[names == name].mean()), "clips": int((names == name).sum())}
+        for name in sorted(set(names))
     }
 
 
@@ -133,7 +147,7 @@ def evaluate_run(run: Path, data: Path, split: str = "test") -> dict:
     run = Path(run)
     model, config = load_run(run)
     labels = model_labels(model)
-    index = index_folder(data, config.keywords)
+    index = config.index(data)
     if index.labels != labels:
         raise DataError(f"{data} has labels {index.labels}, the model was trained on {labels}")
     spec = config.spec
@@ -143,6 +157,7 @@ def evaluate_run(run: Path, data: Path, split: str = "test") -> dict:
     scores = model.predict(loaded.waves, batch_size=64, verbose=0)
     report = {"run": str(run), "data": str(data), "split": split}
     report.update(classification_report(labels, loaded.labels, scores.argmax(axis=1)))
+    report["by_engine"] = accuracy_by_engine(Path(data), loaded.paths, loaded.labels, scores.argmax(axis=1))
     report["unreadable"] = len(loaded.problems)
     out = run / f"eval-{split}"
     out.mkdir(exist_ok=True)
@@ -175,5 +190,10 @@ def format_report(report: dict) -> str:
         precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
         recall = "-" if row["recall"] is None else f"{row['recall']:.3f}"
         lines.append(f"{label:<12} {precision:>9} {recall:>7} {row['support']:>8}")
+    if report.get("by_engine"):
+        lines.append(
+            "by engine: "
+            + ", ".join(f"{e} {row['accuracy']:.4f} ({row['clips']})" for e, row in report["by_engine"].items())
+        )
     lines += [f"{name}: {path}" for name, path in report["files"].items()]
     return "\n".join(lines)

@@ -31,7 +31,16 @@ import tensorflow as tf
 from leaf_edge.atomic import write_json
 from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms
-from leaf_edge.data.folders import DataError, LoadedSplit, index_folder, load_split, read_audio
+from leaf_edge.data.folders import (
+    HELD_OUT,
+    DataError,
+    DatasetIndex,
+    LoadedSplit,
+    hold_out_engine,
+    index_folder,
+    load_split,
+    read_audio,
+)
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.frontends import make_frontend
 from leaf_edge.layers import SpecAugment
@@ -53,6 +62,7 @@ class TrainConfig:
     learning_rate: float = 1e-3
     seed: int = 0
     keywords: tuple[str, ...] | None = None
+    held_out_engine: str | None = None  # train without this engine's clips, test on them
     spec: AudioSpec = field(default_factory=AudioSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     distribute: bool = False
@@ -69,6 +79,12 @@ class TrainConfig:
         if values.get("keywords") is not None:
             values["keywords"] = tuple(values["keywords"])
         return cls(**values)
+
+    def index(self, data: str | os.PathLike | None = None) -> DatasetIndex:
+        """A data set (by default the run's) as this run sees it: its keywords, and the held-out
+        engine's clips moved to their own split."""
+        index = index_folder(data or self.data, self.keywords)
+        return hold_out_engine(index, self.held_out_engine) if self.held_out_engine else index
 
 
 def prepare_run(run: Path, config: TrainConfig) -> bool:
@@ -175,12 +191,11 @@ def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> N
 
 
 def load_data(config: TrainConfig, log=print):
-    """Index the data set and read its three splits, reporting unreadable files."""
+    """Index the data set and read its splits (and a held-out engine's), reporting unreadable files."""
     spec = config.spec
-    index = index_folder(config.data, config.keywords)
+    index = config.index()
     splits = {
-        s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed)
-        for s in ("train", "validation", "test")
+        s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed) for s in index.files
     }
     for name, split in splits.items():
         if split.report():
@@ -296,12 +311,18 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
         "validation_accuracy": max(before, after),
         "bn_reestimated": after >= before,
         "test_accuracy": accuracy("test") if len(splits["test"].labels) else None,
+        "held_out_accuracy": accuracy(HELD_OUT) if HELD_OUT in splits else None,
         "seconds_per_epoch": float(np.median([h["seconds"] for h in metrics["history"]])),
     }
     save_model(model, run / "model.keras")
     write_json(run / "metrics.json", metrics)
+    held_out = (
+        f", {config.held_out_engine} (held out) {metrics['final']['held_out_accuracy']:.4f}"
+        if config.held_out_engine
+        else ""
+    )
     log(
         f"validation accuracy {metrics['final']['validation_accuracy']:.4f}, test accuracy "
-        f"{metrics['final']['test_accuracy']}; model in {run / 'model.keras'}"
+        f"{metrics['final']['test_accuracy']}{held_out}; model in {run / 'model.keras'}"
     )
     return metrics

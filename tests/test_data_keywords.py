@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from leaf_edge.cli import main
 from leaf_edge.data import synth
-from leaf_edge.data.folders import index_folder
+from leaf_edge.data.folders import DataError, index_folder
 from leaf_edge.data.words import KEYWORDS, LABELS
 
 
@@ -140,3 +140,32 @@ def test_every_engine_says_a_keyword(engine):
     voice = sample_voice(engine, np.random.default_rng(0))
     [(audio, rate)] = voice.render(["yes"])
     assert rate >= 16000 and 0.1 < len(audio) / rate < 2 and np.abs(audio).max() > 0.05
+
+
+def test_holding_out_an_engine_moves_all_its_clips_and_only_them(tiny_keywords):
+    from leaf_edge.data.folders import HELD_OUT, clip_engines, hold_out_engine
+
+    index = index_folder(tiny_keywords)
+    held = hold_out_engine(index, "flite")
+    engines = clip_engines(tiny_keywords)
+
+    def engine(path):
+        return engines[f"{path.parent.name}/{path.name}"]
+
+    assert held.files[HELD_OUT] and {engine(p) for p, _ in held.files[HELD_OUT]} == {"flite"}
+    for split in ("train", "validation", "test"):
+        assert "flite" not in {engine(p) for p, _ in held.files[split]}
+    before = sum(len(v) for v in index.files.values())
+    assert sum(len(v) for v in held.files.values()) == before
+    with pytest.raises(DataError, match="no clips by engine 'sam'.*espeak-ng, festival, flite"):
+        hold_out_engine(index, "sam")
+
+
+def test_holding_out_needs_the_manifest(tmp_path):
+    from leaf_edge.data.folders import hold_out_engine
+
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        sf.write(tmp_path / label / "x_nohash_0.wav", np.zeros(1600, np.float32), 16000)
+    with pytest.raises(DataError, match="no manifest.csv"):
+        hold_out_engine(index_folder(tmp_path), "flite")

@@ -33,6 +33,11 @@ def test_evaluate_prints_json_and_writes_the_papers_pictures(tiny_run, tiny_keyw
         with open(report["files"][name], "rb") as f:
             assert f.read(8) == PNG_MAGIC, name
     assert report["filters"]["median_bandwidth_ratio"] > 0
+    by_engine = report["by_engine"]
+    assert "espeak-ng" in by_engine and set(by_engine) <= {"espeak-ng", "flite", "festival", "noise"}
+    assert sum(row["clips"] for row in by_engine.values()) == report["examples"]
+    correct = sum(row["accuracy"] * row["clips"] for row in by_engine.values())
+    assert abs(correct / report["examples"] - report["accuracy"]) < 1e-6
 
 
 def test_text_report_is_a_table(tiny_run, tiny_keywords):

@@ -7,6 +7,8 @@ silently dropped and never fatal.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import hashlib
 import re
 from collections.abc import Sequence
@@ -22,6 +24,7 @@ from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS, SILENCE, UNKNOWN
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
 SPLITS = ("train", "validation", "test")
+HELD_OUT = "held_out"  # the split of a held-out engine's clips (leave-one-engine-out)
 SILENCE_SHARE = 0.1  # Speech Commands' share of silence clips when it must be made from noise
 
 
@@ -111,6 +114,34 @@ def index_folder(root: str | Path, keywords: Sequence[str] | None = None) -> Dat
     return DatasetIndex(root, labels, files, background, silence_from_background)
 
 
+def clip_engines(root: str | Path) -> dict[str, str]:
+    """The engine that made each clip ("label/file.wav" -> engine), from the set's manifest.csv."""
+    manifest = Path(root) / "manifest.csv"
+    if not manifest.is_file():
+        raise DataError(f"{root} has no manifest.csv, so its clips' engines are unknown")
+    with open(manifest, newline="") as f:
+        return {row["path"]: row["engine"] for row in csv.DictReader(f)}
+
+
+def hold_out_engine(index: DatasetIndex, engine: str) -> DatasetIndex:
+    """The index without one engine's clips in any split; they become the split HELD_OUT.
+
+    Training without an engine and testing on all of its clips measures how the model does
+    on voices it never heard (the built-in set's own test split shares engines with training).
+    """
+    engines = clip_engines(index.root)
+    known = sorted(set(engines.values()) - {"noise"})
+    if engine not in known:
+        raise DataError(f"no clips by engine {engine!r} in {index.root}; it has {', '.join(known)}")
+
+    def by_engine(path: Path) -> bool:
+        return engines.get(f"{path.parent.name}/{path.name}") == engine
+
+    files = {split: [f for f in kept if not by_engine(f[0])] for split, kept in index.files.items()}
+    files[HELD_OUT] = [f for kept in index.files.values() for f in kept if by_engine(f[0])]
+    return dataclasses.replace(index, files=files)
+
+
 class AudioError(ValueError):
     """An audio file that cannot be used."""
 
@@ -145,6 +176,7 @@ class LoadedSplit:
     waves: np.ndarray  # [N, clip_samples] float32
     labels: np.ndarray  # [N] int32
     problems: list[tuple[Path, str]]
+    paths: list[Path | None]  # [N] where each clip came from; None: cut from background noise
 
     def report(self) -> str | None:
         """One line about unreadable files (count and first few), or None."""
@@ -166,18 +198,22 @@ def load_split(
         except AudioError as error:
             return None, label, (path, str(error))
 
+    items = index.files[split]
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(load, index.files[split]))
-    waves = [w for w, _, _ in results if w is not None]
-    labels = [label for w, label, _ in results if w is not None]
+        results = list(pool.map(load, items))
+    read = [(w, label, path) for (w, label, _), (path, _) in zip(results, items, strict=True) if w is not None]
+    waves = [w for w, _, _ in read]
+    labels = [label for _, label, _ in read]
+    paths: list[Path | None] = [path for _, _, path in read]
     problems = [problem for _, _, problem in results if problem is not None]
-    if index.silence_from_background and waves:
+    if index.silence_from_background and waves and split in SPLITS:
         silence = _silence_from_background(index, sample_rate, clip_samples, len(waves), split, seed)
         waves.extend(silence)
         labels.extend([index.labels.index(SILENCE)] * len(silence))
+        paths.extend([None] * len(silence))
     if not waves:
-        return LoadedSplit(np.zeros((0, clip_samples), np.float32), np.zeros(0, np.int32), problems)
-    return LoadedSplit(np.stack(waves).astype(np.float32), np.asarray(labels, np.int32), problems)
+        return LoadedSplit(np.zeros((0, clip_samples), np.float32), np.zeros(0, np.int32), problems, [])
+    return LoadedSplit(np.stack(waves).astype(np.float32), np.asarray(labels, np.int32), problems, paths)
 
 
 def _silence_from_background(index, sample_rate, clip_samples, n_speech, split, seed):
