@@ -44,24 +44,31 @@ class FoldedLeaf(keras.layers.Layer):
         if self.gabor_mode == "grouped":
             self.bands = leaf.bands if leaf.bands is not None else leaf.band_plan()
         self.window_size, self.stride = spec.window_size, spec.stride
+        whole = grouped.exact_band(len(self.params), self.window_size)
+        self.kernel = np.asarray(grouped.band_kernel(self.params, whole))  # [W, 1, 2n]: real, then imaginary
         self.pcen = None
         if leaf.pcen is not None:
             names = ("alpha", "delta", "root", "smooth")
             self.pcen = {name: getattr(leaf.pcen, name).numpy() for name in names}
             self.pcen_eps = leaf.pcen.eps
 
+    def band_weights(self, pad_left: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The grouped bands' kernels and pooling taps as arrays (constants in a converted model)."""
+        with tf.init_scope():  # computed here, also when called while tracing
+            weights = grouped.band_weights(self.params, self.windows, self.bands, pad_left)
+            return [(np.asarray(kernel), np.asarray(taps)) for kernel, taps in weights]
+
     def pooled(self, waveform):
         """Pooled, floored energies ``[B, frames, n]``."""
         if self.bands is not None:
-            params, windows = tf.constant(self.params), tf.constant(self.windows)
-            pooled = grouped.grouped_pooled(waveform, params, windows, self.bands, self.stride)
+            pad_left = grouped.same_pad_left(waveform.shape[1], self.window_size, self.stride)
+            weights = self.band_weights(pad_left)
+            pooled = grouped.grouped_pooled(waveform, weights, self.bands, self.stride, pad_left)
         else:
-            real, imag = gabor.gabor_impulse_responses(tf.constant(self.params), self.window_size)
-            kernel = tf.transpose(tf.concat([real, imag], axis=0))[:, tf.newaxis, :]  # [W, 1, 2n]
-            conv = gabor.conv_same(waveform, kernel)
+            conv = gabor.conv_same(waveform, self.kernel)
             n = self.windows.shape[1]
             energies = tf.square(conv[:, :, :n]) + tf.square(conv[:, :, n:])
-            pooled = pooling.window_pool(energies, tf.constant(self.windows), self.stride)
+            pooled = pooling.window_pool(energies, self.windows, self.stride)
         return tf.maximum(pooled, FLOOR)
 
     def compress(self, pooled):

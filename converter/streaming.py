@@ -56,21 +56,22 @@ class LeafStream:
         self.history = self.delay * stride + self.pad_left + size // 2
         n = folded.windows.shape[1]
         self.bands = folded.bands or (grouped.exact_band(n, size),)
-        params, windows = tf.constant(folded.params), tf.constant(folded.windows)
-        self.kernels = [grouped.band_kernel(params, band).numpy() for band in self.bands]
-        self.taps = [grouped.band_windows(windows, band, self.pad_left).numpy() for band in self.bands]
+        self.weights = [
+            (np.asarray(kernel), np.asarray(taps))
+            for kernel, taps in grouped.band_weights(folded.params, folded.windows, self.bands, self.pad_left)
+        ]
 
     def pooled(self, buffer: tf.Tensor) -> tf.Tensor:
         """``[1, history + hop]`` audio -> the hop's ``[1, k, n]`` pooled, floored energies."""
         first_frame = self.folded.window_size // 2  # where the first new frame's pooling window starts
         pooled = []
-        for band, kernel, taps in zip(self.bands, self.kernels, self.taps, strict=True):
+        for band, (kernel, taps) in zip(self.bands, self.weights, strict=True):
             d, r = band.decimation, band.half_width
             centre = first_frame + self.pad_left % d
             count = (self.frames_per_hop - 1) * (self.stride // d) + taps.shape[0]
             context = buffer[:, centre - r : centre + (count - 1) * d + r + 1]
-            energies = grouped.band_energies(context, tf.constant(kernel), d)
-            pooled.append(grouped.band_pool(energies, tf.constant(taps), self.stride, d))
+            energies = grouped.band_energies(context, kernel, d, 2 * r + 1)
+            pooled.append(grouped.band_pool(energies, taps, self.stride, d))
         return tf.maximum(grouped.concat_channels(pooled), FLOOR)
 
     def step(self, hop: tf.Tensor, audio: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -1,8 +1,12 @@
 """Grouped Gabor filterbank (the EfficientLEAF idea): each group of filters at its own rate.
 
-A filter of time width ``sigma`` (samples) has an energy envelope ``|x * h|^2`` whose bandwidth
-scales with ``1 / sigma``, so the energies need only be sampled every ``d ~ sigma / DECIMATION``
-samples, and the Gaussian can be cut at ``+-TAIL sigma``. Consecutive filters (mel order, so
+A filter of time width ``sigma`` (samples) has an energy envelope ``|x * h|^2`` whose spectrum
+is a Gaussian of standard deviation ``sqrt(2) / (2 pi sigma) ~ 0.225 / sigma`` (white input), so
+the energies need only be sampled every ``d <= sigma`` samples: what folds back from ``1 / d``
+lies 4.4 standard deviations out (about 1e-4 of the power at 0 Hz), and the pooling Gaussian
+(``sigma_p >= d``) summed at that step equals its integral to ``exp(-2 pi^2)``. (Half that
+step, tried first, costs twice the work for the same float accuracy.) The Gaussian is cut at
+``+-TAIL sigma``. Consecutive filters (mel order, so
 sigma falls as frequency rises) that allow the same ``d`` form a :class:`Band`: one strided
 convolution with a kernel as long as its widest filter needs, then the Gaussian pooling summed
 over the decimated energies only (each tap weighted by ``d``). LEAF's parameters and
@@ -24,7 +28,6 @@ import tensorflow as tf
 
 from leaf_edge.frontends import gabor
 
-DECIMATION = 2.0  # sampling step <= min(sigma, pooling sigma) / DECIMATION
 TAIL = 3.0  # Gaussian kernels cut at +-TAIL sigma (exp(-4.5) ~ 1% of the peak)
 OUTPUT_WIDTH = 32  # output channels a band's convolution computes at once (see band_energies)
 
@@ -62,7 +65,7 @@ def plan_bands(
     (measured with bench/frontends.py), and their error is lower.
     """
     steps = [2**k for k in range(stride.bit_length()) if stride % 2**k == 0]
-    limit = np.minimum(sigmas, pool_sigmas) / DECIMATION
+    limit = np.minimum(sigmas, pool_sigmas)
     per_filter = [max([d for d in steps if d <= lim] or [1]) for lim in limit]
     bands, start = [], 0
     for i in range(1, len(per_filter) + 1):
@@ -100,28 +103,42 @@ def band_windows(windows: tf.Tensor, band: Band, pad_left: int) -> tf.Tensor:
     return windows[first :: band.decimation, band.start : band.stop] * float(band.decimation)
 
 
-def band_energies(context: tf.Tensor, kernel: tf.Tensor, decimation: int) -> tf.Tensor:
-    """``|conv|^2`` every ``decimation`` samples: ``[B, L]`` audio (``r`` samples of context
-    each side) -> ``[B, M, m]``.
+def polyphase_kernel(kernel, decimation: int) -> tf.Tensor:
+    """A band's kernel ``[2r+1, 1, 2m]`` rearranged for :func:`band_energies`: ``[blocks, P d, 2 m P]``.
 
-    Computed polyphase, as one stride-1 convolution that XNNPACK runs several times faster than
-    a stride-d convolution of one channel: the audio as ``[B, L/S, S]`` blocks of ``S = P d``
-    samples, and ``P`` consecutive outputs of each filter as output channels, so that the
-    matrix product is wide enough (``2 m P >= OUTPUT_WIDTH``). The kernel is rearranged (and
-    zero-padded) to ``W[b, c, p, j] = h_j[b S + c - p d]``; the sums are unchanged.
+    ``W[b, c, p, j] = h_j[b S + c - p d]`` (zero outside the kernel), with ``S = P d`` and ``P``
+    phases, enough that ``2 m P >= OUTPUT_WIDTH``.
     """
     d = decimation
     taps, channels = kernel.shape[0], kernel.shape[-1]
     phases = max(1, -(-OUTPUT_WIDTH // channels))
     block = phases * d
-    length = context.shape[1]
-    outputs = (length - taps) // d + 1
-    rows = -(-outputs // phases)
     blocks = -(-(taps + (phases - 1) * d) // block)
     shifted = [
         tf.pad(kernel, [[p * d, blocks * block - taps - p * d], [0, 0], [0, 0]]) for p in range(phases)
     ]
-    polyphase = tf.reshape(tf.concat(shifted, axis=-1), [blocks, block, phases * channels])
+    return tf.reshape(tf.concat(shifted, axis=-1), [blocks, block, phases * channels])
+
+
+def band_energies(context: tf.Tensor, polyphase, decimation: int, taps: int) -> tf.Tensor:
+    """``|conv|^2`` every ``decimation`` samples: ``[B, L]`` audio (``r`` samples of context
+    each side of a ``taps = 2r+1`` kernel) -> ``[B, M, m]``.
+
+    Computed polyphase (``polyphase``: from :func:`polyphase_kernel`), as one stride-1
+    convolution that XNNPACK runs several times faster than a stride-d convolution of one
+    channel: the audio as ``[B, L/S, S]`` blocks of ``S = P d`` samples, and ``P`` consecutive
+    outputs of each filter as output channels, so that the matrix product is wide enough. The
+    sums are unchanged. A constant ``polyphase`` (a NumPy array) stays a constant in a converted
+    model: the converter does not fold the rearrangement of a large kernel by itself, and a
+    convolution whose weights are computed at run time is several times slower.
+    """
+    d = decimation
+    blocks, block, width = polyphase.shape
+    phases = block // d
+    channels = width // phases
+    length = context.shape[1]
+    outputs = (length - taps) // d + 1
+    rows = -(-outputs // phases)
     needed = (rows - 1 + blocks) * block
     audio = tf.pad(context, [[0, 0], [0, max(0, needed - length)]])[:, :needed]
     y = tf.nn.conv1d(tf.reshape(audio, [-1, needed // block, block]), polyphase, stride=1, padding="VALID")
@@ -133,7 +150,7 @@ def band_energies(context: tf.Tensor, kernel: tf.Tensor, decimation: int) -> tf.
 def band_pool(energies: tf.Tensor, taps: tf.Tensor, stride: int, decimation: int) -> tf.Tensor:
     """Depthwise pooling of decimated energies ``[B, M, m]`` at ``stride / d``, no padding."""
     step = stride // decimation
-    kernel = taps[tf.newaxis, :, :, tf.newaxis]
+    kernel = taps[None, :, :, None]  # a NumPy array stays one constant
     pooled = tf.nn.depthwise_conv2d(energies[:, tf.newaxis], kernel, (1, step, step, 1), "VALID")
     return tf.squeeze(pooled, axis=1)
 
@@ -144,22 +161,26 @@ def same_pad_left(length: int, window_size: int, stride: int) -> int:
     return max((frames - 1) * stride + window_size - length, 0) // 2
 
 
-def grouped_pooled(
-    waveform: tf.Tensor, params: tf.Tensor, windows: tf.Tensor, bands: tuple[Band, ...], stride: int
-) -> tf.Tensor:
+def band_weights(params, windows, bands: tuple[Band, ...], pad_left: int) -> list[tuple]:
+    """Each band's polyphase convolution kernel and pooling taps, from the constrained
+    ``[mu, sigma]`` rows and the full pooling windows ``[W, n]``."""
+    return [
+        (polyphase_kernel(band_kernel(params, band), band.decimation), band_windows(windows, band, pad_left))
+        for band in bands
+    ]
+
+
+def grouped_pooled(waveform: tf.Tensor, weights, bands: tuple[Band, ...], stride: int, pad_left: int) -> tf.Tensor:
     """Window model: ``[B, T]`` -> pooled energies ``[B, ceil(T/stride), n]``, as the exact frontend's
     'SAME' convolution and pooling (energies are zero outside the clip).
 
-    ``params``: constrained ``[mu, sigma]`` rows; ``windows``: the full pooling windows ``[W, n]``.
+    ``weights``: :func:`band_weights` for ``pad_left`` (:func:`same_pad_left` of the clip).
     """
-    length = waveform.shape[1]
-    frames = -(-length // stride)
-    pad_left = same_pad_left(length, windows.shape[0], stride)
+    frames = -(-waveform.shape[1] // stride)
     pooled = []
-    for band in bands:
+    for band, (polyphase, taps) in zip(bands, weights, strict=True):
         d, r = band.decimation, band.half_width
-        energies = band_energies(tf.pad(waveform, [[0, 0], [r, r]]), band_kernel(params, band), d)
-        taps = band_windows(windows, band, pad_left)
+        energies = band_energies(tf.pad(waveform, [[0, 0], [r, r]]), polyphase, d, 2 * r + 1)
         before = pad_left // d
         after = max(0, (frames - 1) * (stride // d) + taps.shape[0] - energies.shape[1] - before)
         padded = tf.pad(energies, [[0, 0], [before, after], [0, 0]])

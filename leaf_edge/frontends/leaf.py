@@ -233,9 +233,11 @@ class Leaf(keras.layers.Layer):
         if len(waveform.shape) == 3:
             waveform = waveform[:, :, 0]
         if self.bands is not None:
-            windows = pooling.gaussian_windows(self.pooling.kernel, self.spec.window_size)
-            params = self.gabor.constrained_kernel()
-            pooled = grouped.grouped_pooled(waveform, params, windows, self.bands, self.spec.stride)
+            size, stride = self.spec.window_size, self.spec.stride
+            pad_left = grouped.same_pad_left(waveform.shape[1], size, stride)
+            windows = pooling.gaussian_windows(self.pooling.kernel, size)
+            weights = grouped.band_weights(self.gabor.constrained_kernel(), windows, self.bands, pad_left)
+            pooled = grouped.grouped_pooled(waveform, weights, self.bands, stride, pad_left)
         else:
             pooled = self.pooling(gabor.squared_modulus(self.gabor(waveform)))
         return tf.maximum(pooled, FLOOR)

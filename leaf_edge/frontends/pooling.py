@@ -40,7 +40,7 @@ def gaussian_windows(widths: tf.Tensor, window_size: int) -> tf.Tensor:
 
 def window_pool(energies: tf.Tensor, windows: tf.Tensor, stride: int) -> tf.Tensor:
     """Each channel of ``[B, T, n]`` pooled by its own window ``[W, n]``: ``[B, ceil(T/stride), n]``."""
-    kernel = windows[tf.newaxis, :, :, tf.newaxis]
+    kernel = windows[None, :, :, None]  # a NumPy array stays one constant
     pooled = tf.nn.depthwise_conv2d(energies[:, tf.newaxis], kernel, (1, stride, stride, 1), "SAME")
     return tf.squeeze(pooled, axis=1)  # a reshape in TFLite, which XNNPACK takes (pooled[:, 0] it does not)
 
