@@ -11,6 +11,7 @@ from leaf_edge.data.augment import (
     AugmentConfig,
     add_noise,
     augment_batch,
+    equalise,
     make_rooms,
     reverberate,
     speed_and_shift,
@@ -62,6 +63,28 @@ def test_noise_is_mixed_at_the_asked_snr():
     noise = noisy - x.numpy()
     snr = 10 * np.log10(np.mean(x.numpy() ** 2, axis=1) / np.mean(noise**2, axis=1))
     np.testing.assert_allclose(snr, 10.0, atol=0.1)
+
+
+def test_the_equaliser_is_smooth_bounded_and_keeps_time():
+    noise = tf.constant(np.random.default_rng(0).normal(0, 0.1, (16, RATE)), tf.float32)
+    config = dataclasses.replace(AugmentConfig(), eq_prob=1.0, eq_db=10.0)
+    out = equalise(noise, config, RATE).numpy()
+    edges = np.geomspace(100, 7900, 41).astype(int)  # 1 Hz bins: 40 bands of 0.16 octave
+
+    def band_power(x):
+        power = np.abs(np.fft.rfft(x, axis=1)) ** 2
+        return np.stack([power[:, a:b].mean(axis=1) for a, b in zip(edges[:-1], edges[1:])], axis=1)
+
+    gain_db = 10 * np.log10(band_power(out) / band_power(noise.numpy()))
+    assert np.abs(gain_db).max() < 10.5 and np.abs(gain_db).max(axis=1).min() > 1.0
+    assert np.abs(np.diff(gain_db, axis=1)).max() < 3.0  # a smooth curve, not a random comb
+    assert len({round(float(row[20]), 1) for row in gain_db}) >= 12  # each clip its own curve
+    click = np.zeros((1, RATE), np.float32)
+    click[0, RATE // 2] = 1.0
+    response = equalise(tf.constant(click), config, RATE).numpy()[0]
+    assert np.argmax(np.abs(response)) == RATE // 2  # zero phase: nothing moves in time
+    off = equalise(noise, dataclasses.replace(config, eq_prob=0.0), RATE).numpy()
+    np.testing.assert_allclose(off, noise.numpy(), atol=1e-5)
 
 
 def test_full_augmentation_stays_in_range_and_varies():

@@ -1,7 +1,7 @@
 """Augmentation on the fly, in the tf.data pipeline, on batches of waveforms.
 
 Each epoch sees fresh variations of the same clean clips: speed and time shift (one
-resampling), a simulated room (impulse responses made once with pyroomacoustics, applied by
+resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made once with pyroomacoustics, applied by
 FFT convolution), background noise at a random SNR, and gain. Each is switchable.
 SpecAugment-style masking acts on features, inside the model
 (:class:`leaf_edge.layers.SpecAugment`).
@@ -29,6 +29,8 @@ class AugmentConfig:
     snr_db: tuple[float, float] = (5.0, 30.0)
     gain_db: tuple[float, float] = (-15.0, 6.0)
     spec_augment: bool = True
+    eq_prob: float = 0.0  # off in the default recipe (see README: unseen engines)
+    eq_db: float = 10.0
 
     @classmethod
     def off(cls) -> AugmentConfig:
@@ -91,6 +93,32 @@ def speed_and_shift(waves, config: AugmentConfig, sample_rate: int):
     return sample(lower) * (1 - fraction) + sample(lower + 1) * fraction
 
 
+EQ_TERMS = 4  # cosines over log frequency: features an octave or wider
+EQ_BAND = (60.0, 8000.0)  # the log-frequency axis; flat beyond
+
+
+def equalise(waves, config: AugmentConfig, sample_rate: int):
+    """A random smooth gain curve over log frequency, within +-``eq_db``, on a share of the batch.
+
+    Voices, synthesis engines and microphones differ in timbre (spectral envelope) more than
+    one engine's speakers show; this varies it. Zero phase, applied by FFT with the clip
+    zero-padded to twice its length so that nothing wraps around.
+    """
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    size = 2 * length
+    freqs = np.fft.rfftfreq(size, 1 / sample_rate)
+    low, high = EQ_BAND
+    position = np.log(np.clip(freqs, low, high) / low) / np.log(high / low)  # 0..1
+    k = np.arange(1, EQ_TERMS + 1)[:, np.newaxis]
+    cosines = tf.constant(np.pi * k * position[np.newaxis, :], tf.float32)  # [K, F]
+    amplitude = tf.random.uniform([batch, EQ_TERMS, 1], -config.eq_db / EQ_TERMS, config.eq_db / EQ_TERMS)
+    phase = tf.random.uniform([batch, EQ_TERMS, 1], 0.0, 2 * np.pi)
+    gain_db = tf.reduce_sum(amplitude * tf.cos(cosines[tf.newaxis] + phase), axis=1)  # [B, F]
+    gain_db = tf.where(_chance(batch, config.eq_prob)[:, tf.newaxis], gain_db, 0.0)
+    gain = tf.complex(10 ** (gain_db / 20), 0.0)
+    return tf.signal.irfft(tf.signal.rfft(waves, [size]) * gain, [size])[:, :length]
+
+
 def reverberate(waves, rooms: tf.Tensor, prob: float):
     """Convolve a random share of the batch with random room responses (FFT, causal)."""
     batch, length = tf.shape(waves)[0], waves.shape[1]
@@ -129,6 +157,8 @@ def augment_batch(waves, config: AugmentConfig, sample_rate: int, rooms=None, no
     """All waveform augmentations, in the order a recording would see them."""
     if config.speed_prob or config.shift_ms:
         waves = speed_and_shift(waves, config, sample_rate)
+    if config.eq_prob:
+        waves = equalise(waves, config, sample_rate)
     if rooms is not None and config.room_prob:
         waves = reverberate(waves, rooms, config.room_prob)
     if noise_bank is not None and config.noise_prob:
