@@ -193,7 +193,9 @@ def format_report(report: dict) -> str:
     if report.get("by_engine"):
         lines.append(
             "by engine: "
-            + ", ".join(f"{e} {row['accuracy']:.4f} ({row['clips']})" for e, row in report["by_engine"].items())
+            + ", ".join(
+                f"{e} {row['accuracy']:.4f} ({row['clips']})" for e, row in report["by_engine"].items()
+            )
         )
     lines += [f"{name}: {path}" for name, path in report["files"].items()]
     return "\n".join(lines)

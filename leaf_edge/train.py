@@ -194,9 +194,7 @@ def load_data(config: TrainConfig, log=print):
     """Index the data set and read its splits (and a held-out engine's), reporting unreadable files."""
     spec = config.spec
     index = config.index()
-    splits = {
-        s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed) for s in index.files
-    }
+    splits = {s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed) for s in index.files}
     for name, split in splits.items():
         if split.report():
             log(f"{name}: {split.report()}")

@@ -114,13 +114,17 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
 def test_a_run_without_one_engine_is_scored_on_that_engine(tiny_keywords, tmp_path):
     run = tmp_path / "no-flite"
     args = ["train", str(tiny_keywords), "--out", str(run), "--frontend", "mel", "--epochs", "1"]
-    result = CliRunner().invoke(main, [*args, "--batch-size", "8", "--no-rooms", "--hold-out-engine", "flite"])
+    result = CliRunner().invoke(
+        main, [*args, "--batch-size", "8", "--no-rooms", "--hold-out-engine", "flite"]
+    )
     assert result.exit_code == 0, result.output
     assert "flite (held out)" in result.output
     metrics = json.loads((run / "metrics.json").read_text())
     held_out = sum(metrics["data"]["clips"]["held_out"].values())
     assert held_out > 0 and 0 <= metrics["final"]["held_out_accuracy"] <= 1
-    evaluated = CliRunner().invoke(main, ["evaluate", str(run), str(tiny_keywords), "--split", "held_out", "--json"])
+    evaluated = CliRunner().invoke(
+        main, ["evaluate", str(run), str(tiny_keywords), "--split", "held_out", "--json"]
+    )
     assert evaluated.exit_code == 0, evaluated.output
     report = json.loads(evaluated.output)
     assert report["examples"] == held_out and set(report["by_engine"]) == {"flite"}

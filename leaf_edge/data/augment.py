@@ -1,8 +1,9 @@
 """Augmentation on the fly, in the tf.data pipeline, on batches of waveforms.
 
 Each epoch sees fresh variations of the same clean clips: speed and time shift (one
-resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made once with pyroomacoustics, applied by
-FFT convolution), background noise at a random SNR, and gain. Each is switchable.
+resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made
+once with pyroomacoustics, applied by FFT convolution), background noise at a random SNR, and
+gain. Each is switchable.
 SpecAugment-style masking acts on features, inside the model
 (:class:`leaf_edge.layers.SpecAugment`).
 """

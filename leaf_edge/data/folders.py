@@ -201,7 +201,9 @@ def load_split(
     items = index.files[split]
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(load, items))
-    read = [(w, label, path) for (w, label, _), (path, _) in zip(results, items, strict=True) if w is not None]
+    read = [
+        (w, label, path) for (w, label, _), (path, _) in zip(results, items, strict=True) if w is not None
+    ]
     waves = [w for w, _, _ in read]
     labels = [label for _, label, _ in read]
     paths: list[Path | None] = [path for _, _, path in read]

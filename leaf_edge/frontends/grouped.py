@@ -170,7 +170,9 @@ def band_weights(params, windows, bands: tuple[Band, ...], pad_left: int) -> lis
     ]
 
 
-def grouped_pooled(waveform: tf.Tensor, weights, bands: tuple[Band, ...], stride: int, pad_left: int) -> tf.Tensor:
+def grouped_pooled(
+    waveform: tf.Tensor, weights, bands: tuple[Band, ...], stride: int, pad_left: int
+) -> tf.Tensor:
     """Window model: ``[B, T]`` -> pooled energies ``[B, ceil(T/stride), n]``, as the exact frontend's
     'SAME' convolution and pooling (energies are zero outside the clip).
 
