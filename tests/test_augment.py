@@ -73,7 +73,9 @@ def test_the_equaliser_is_smooth_bounded_and_keeps_time():
 
     def band_power(x):
         power = np.abs(np.fft.rfft(x, axis=1)) ** 2
-        return np.stack([power[:, a:b].mean(axis=1) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=1)
+        return np.stack(
+            [power[:, a:b].mean(axis=1) for a, b in zip(edges[:-1], edges[1:], strict=True)], axis=1
+        )
 
     gain_db = 10 * np.log10(band_power(out) / band_power(noise.numpy()))
     assert np.abs(gain_db).max() < 10.5 and np.abs(gain_db).max(axis=1).min() > 1.0
