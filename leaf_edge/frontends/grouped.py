@@ -5,12 +5,12 @@ is a Gaussian of standard deviation ``sqrt(2) / (2 pi sigma) ~ 0.225 / sigma`` (
 the energies need only be sampled every ``d <= sigma`` samples: what folds back from ``1 / d``
 lies 4.4 standard deviations out (about 1e-4 of the power at 0 Hz), and the pooling Gaussian
 (``sigma_p >= d``) summed at that step equals its integral to ``exp(-2 pi^2)``. (Half that
-step, tried first, costs twice the work for the same float accuracy.) The Gaussian is cut at
-``+-TAIL sigma``. Consecutive filters (mel order, so
-sigma falls as frequency rises) that allow the same ``d`` form a :class:`Band`: one strided
-convolution with a kernel as long as its widest filter needs, then the Gaussian pooling summed
-over the decimated energies only (each tap weighted by ``d``). LEAF's parameters and
-initialisation are unchanged; only how the filterbank is evaluated differs.
+step, tried first, costs twice the work for float accuracy within 0.1 point.) The Gaussian is
+cut at ``+-TAIL sigma``. Consecutive filters (mel order, so sigma falls as frequency rises)
+that allow the same ``d`` form a :class:`Band`: one strided convolution with a kernel as long
+as its widest filter needs, then the Gaussian pooling summed over the decimated energies only
+(each tap weighted by ``d``). LEAF's parameters and initialisation are unchanged; only how the
+filterbank is evaluated differs.
 
 The same band maths serves the window model (energies zero-padded outside the clip, as the
 exact frontend's 'SAME' pooling) and the streaming model (energies computed from audio history,
