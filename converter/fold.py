@@ -6,6 +6,8 @@ The frontend's learned parameters become constants, computed once here:
   whose first half of channels holds the real parts and second half the imaginary parts; the
   Gaussian pooling windows as a constant depthwise kernel; PCEN with constant per-channel
   parameters, its moving average as the exact loop-free prefix scan of the training graph.
+  Grouped, each band's polyphase kernel and pooling taps. All are NumPy arrays here: left to
+  the converter, the rearrangement of a large kernel stays in the graph as run-time operations.
 * mel: the STFT as a real convolution (Hann-windowed cosine and sine kernels, stride = hop),
   because TFLite's FFT needs complex tensors.
 
