@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from converter import MODES
 from leaf_edge.cli import main
+from tests.processes import interruptible
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +176,7 @@ def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=interruptible,
     )
     for line in process.stdout:  # wait for "folding ...": the conversion has started
         if "folding" in line:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+from tests.processes import interruptible
 from tests.speech import recording, write_wav
 
 WORDS = ["yes", "stop", "left", "go", "down", "no"]
@@ -15,7 +16,9 @@ WORDS = ["yes", "stop", "left", "go", "down", "no"]
 
 def listen(model, env, *args, timeout=120):
     command = [sys.executable, "-m", "leaf_edge.cli", "listen", str(model), *args]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible
+    )
 
 
 def started(process, seconds=3.0):
