@@ -66,6 +66,7 @@ def test_noise_is_mixed_at_the_asked_snr():
 
 
 def test_the_equaliser_is_smooth_bounded_and_keeps_time():
+    tf.random.set_seed(0)
     noise = tf.constant(np.random.default_rng(0).normal(0, 0.1, (16, RATE)), tf.float32)
     config = dataclasses.replace(AugmentConfig(), eq_prob=1.0, eq_db=10.0)
     out = equalise(noise, config, RATE).numpy()
@@ -78,7 +79,7 @@ def test_the_equaliser_is_smooth_bounded_and_keeps_time():
         )
 
     gain_db = 10 * np.log10(band_power(out) / band_power(noise.numpy()))
-    assert np.abs(gain_db).max() < 10.5 and np.abs(gain_db).max(axis=1).min() > 1.0
+    assert np.abs(gain_db).max() < 10.5 and np.abs(gain_db).max(axis=1).mean() > 2.0
     assert np.abs(np.diff(gain_db, axis=1)).max() < 3.0  # a smooth curve, not a random comb
     assert len({round(float(row[20]), 1) for row in gain_db}) >= 12  # each clip its own curve
     click = np.zeros((1, RATE), np.float32)
