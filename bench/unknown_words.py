@@ -24,8 +24,7 @@ sys.path.insert(0, str(ROOT))
 from device import Classifier  # noqa: E402
 from device.models import MODELS_DIR  # noqa: E402
 from leaf_edge.data.words import KEYWORDS  # noqa: E402
-from tests.device.test_shipped_model import VOICES  # noqa: E402
-from tests.speech import recording  # noqa: E402
+from tests.speech import ENGINE_VOICES, recording  # noqa: E402
 
 # Unknown words of the data set and words in none of its lists, some near a keyword in sound.
 UNKNOWN_WORDS = [
@@ -54,16 +53,16 @@ def main() -> None:
         if args.threshold is not None:
             settings = dataclasses.replace(settings, threshold=args.threshold)
         false_events, in_order = 0, 0
-        for voice in VOICES:
+        for voice in ENGINE_VOICES:
             false_events += len(streamed_events(classifier, UNKNOWN_WORDS, voice, settings))
             heard = streamed_events(classifier, list(KEYWORDS), voice, settings)
             matcher = difflib.SequenceMatcher(None, heard, list(KEYWORDS), autojunk=False)
             in_order += sum(block.size for block in matcher.get_matching_blocks())
         results[path.name] = {
             "threshold": settings.threshold,
-            "unknown_words": len(UNKNOWN_WORDS) * len(VOICES),
+            "unknown_words": len(UNKNOWN_WORDS) * len(ENGINE_VOICES),
             "false_events": false_events,
-            "keywords": len(KEYWORDS) * len(VOICES),
+            "keywords": len(KEYWORDS) * len(ENGINE_VOICES),
             "keywords_in_order": in_order,
         }
     print(json.dumps(results, indent=2))

@@ -13,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from leaf_edge.data.folders import DataError, clip_engines, load_split  # noqa: E402
+from leaf_edge.data.folders import DataError, clip_engines, load_split, manifest_key  # noqa: E402
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
@@ -49,7 +49,7 @@ def accuracy_by_engine(root: Path, paths, truth: np.ndarray, predicted: np.ndarr
         engines = clip_engines(root)
     except DataError:
         return None
-    names = np.array([engines.get(f"{p.parent.name}/{p.name}", "?") if p else "noise" for p in paths])
+    names = np.array([engines.get(manifest_key(p), "?") if p else "noise" for p in paths])
     correct = truth == predicted
     return {
         name: {"accuracy": float(correct[names == name].mean()), "clips": int((names == name).sum())}

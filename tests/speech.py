@@ -19,6 +19,13 @@ TEST_VOICES = (
     Voice("espeak-ng", "en-us+m3", {"speed_wpm": 150, "pitch": 45}),
     Voice("espeak-ng", "en-gb+f2", {"speed_wpm": 165, "pitch": 60}),
 )
+# Fixed voices of all three engines (the data set draws its speakers at random).
+ENGINE_VOICES = (
+    *TEST_VOICES,
+    Voice("espeak-ng", "en-029+m1", {"speed_wpm": 140, "pitch": 35}),
+    Voice("flite", "slt", {"duration_stretch": 1.1, "f0_mean": 190.0}),
+    Voice("festival", "ked_diphone", {"duration_stretch": 1.05}),
+)
 
 
 def spoken_words(words: list[str], voice: Voice = TEST_VOICES[0]) -> list[np.ndarray]:

@@ -108,14 +108,19 @@ def index_folder(root: str | Path, keywords: Sequence[str] | None = None) -> Dat
     files: dict[str, list[tuple[Path, int]]] = {split: [] for split in SPLITS}
     for folder, paths in folders.items():
         for path in paths:
-            relative = f"{folder}/{path.name}"
+            relative = manifest_key(path)
             split = listed.get(relative, "train") if has_lists else speech_commands_split(relative)
             files[split].append((path, label_of(folder)))
     return DatasetIndex(root, labels, files, background, silence_from_background)
 
 
+def manifest_key(path: Path) -> str:
+    """A clip's name in manifest.csv and the split lists: ``label/file.wav``."""
+    return f"{path.parent.name}/{path.name}"
+
+
 def clip_engines(root: str | Path) -> dict[str, str]:
-    """The engine that made each clip ("label/file.wav" -> engine), from the set's manifest.csv."""
+    """The engine that made each clip (:func:`manifest_key` -> engine), from the set's manifest.csv."""
     manifest = Path(root) / "manifest.csv"
     if not manifest.is_file():
         raise DataError(f"{root} has no manifest.csv, so its clips' engines are unknown")
@@ -135,7 +140,7 @@ def hold_out_engine(index: DatasetIndex, engine: str) -> DatasetIndex:
         raise DataError(f"no clips by engine {engine!r} in {index.root}; it has {', '.join(known)}")
 
     def by_engine(path: Path) -> bool:
-        return engines.get(f"{path.parent.name}/{path.name}") == engine
+        return engines.get(manifest_key(path)) == engine
 
     files = {split: [f for f in kept if not by_engine(f[0])] for split, kept in index.files.items()}
     files[HELD_OUT] = [f for kept in index.files.values() for f in kept if by_engine(f[0])]

@@ -11,18 +11,10 @@ import pytest
 from device import Classifier
 from device.metadata import read_leaf_edge_metadata
 from device.models import MODELS_DIR
-from leaf_edge.data.engines import Voice
-from tests.speech import TEST_VOICES, spoken_words, write_wav
+from tests.speech import ENGINE_VOICES, TEST_VOICES, spoken_words, write_wav
 
 KEYWORDS = ["yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 NEW_WORDS = ["apple", "music", "water", "table", "morning", "pencil"]  # in no list of the data set
-# Fixed voices of all three engines (the data set draws its speakers at random).
-VOICES = [
-    *TEST_VOICES,
-    Voice("espeak-ng", "en-029+m1", {"speed_wpm": 140, "pitch": 35}),
-    Voice("flite", "slt", {"duration_stretch": 1.1, "f0_mean": 190.0}),
-    Voice("festival", "ked_diphone", {"duration_stretch": 1.05}),
-]
 # file: (quantization, frontend, LEAF filterbank evaluation, has a streaming model)
 SHIPPED = {
     "keywords-leaf.tflite": ("int8", "leaf", "grouped", True),
@@ -52,12 +44,12 @@ def default_model():
 
 def test_keywords_from_unseen_voices_are_recognised(default_model):
     right, wrong = 0, []
-    for voice in VOICES:
+    for voice in ENGINE_VOICES:
         for word, wave in zip(KEYWORDS, spoken_words(KEYWORDS, voice), strict=True):
             label = default_model.classify(wave, 16000, top_k=1)[0].label
             right += label == word
             wrong += [] if label == word else [f"{voice.name}: {word} -> {label}"]
-    assert right / (len(VOICES) * len(KEYWORDS)) >= 0.9, wrong
+    assert right / (len(ENGINE_VOICES) * len(KEYWORDS)) >= 0.9, wrong
 
 
 def test_words_outside_the_vocabulary_are_unknown(default_model):
@@ -73,7 +65,7 @@ def test_classify_command_on_a_stereo_44k_file(tmp_path):
     import numpy as np
     import soxr
 
-    wave = spoken_words(["left"], VOICES[2])[0]
+    wave = spoken_words(["left"], ENGINE_VOICES[2])[0]
     stereo = np.stack([soxr.resample(wave, 16000, 44100)] * 2, axis=1)
     path = write_wav(tmp_path / "left.wav", stereo, 44100)
     result = subprocess.run(
