@@ -54,10 +54,11 @@ class FoldedLeaf(keras.layers.Layer):
             self.pcen = {name: getattr(leaf.pcen, name).numpy() for name in names}
             self.pcen_eps = leaf.pcen.eps
 
-    def band_weights(self, pad_left: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """The grouped bands' kernels and pooling taps as arrays (constants in a converted model)."""
+    def band_weights(self, pad_left: int, bands=None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Bands' kernels and pooling taps as arrays (constants in a converted model); by default
+        the grouped plan's bands."""
         with tf.init_scope():  # computed here, also when called while tracing
-            weights = grouped.band_weights(self.params, self.windows, self.bands, pad_left)
+            weights = grouped.band_weights(self.params, self.windows, bands or self.bands, pad_left)
             return [(np.asarray(kernel), np.asarray(taps)) for kernel, taps in weights]
 
     def pooled(self, waveform):

@@ -56,10 +56,7 @@ class LeafStream:
         self.history = self.delay * stride + self.pad_left + size // 2
         n = folded.windows.shape[1]
         self.bands = folded.bands or (grouped.exact_band(n, size),)
-        self.weights = [
-            (np.asarray(kernel), np.asarray(taps))
-            for kernel, taps in grouped.band_weights(folded.params, folded.windows, self.bands, self.pad_left)
-        ]
+        self.weights = folded.band_weights(self.pad_left, self.bands)
 
     def pooled(self, buffer: tf.Tensor) -> tf.Tensor:
         """``[1, history + hop]`` audio -> the hop's ``[1, k, n]`` pooled, floored energies."""
