@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 
@@ -28,18 +29,23 @@ class LabelledLogits(keras.layers.Dense):
 
 @keras.saving.register_keras_serializable(package="leaf_edge")
 class SpecAugment(keras.layers.Layer):
-    """Masks random frequency bands and time spans of ``[B, frames, filters]`` in training.
+    """Warps the frequency axis and masks random bands and time spans of ``[B, frames, filters]``.
 
-    Masked cells take the example's mean feature value. Identity at inference, so exported
-    models never contain it.
+    Training only: identity at inference, so exported models never contain it. The warp
+    (``warp`` > 0) moves every example's spectral envelope by a random factor within
+    1 +- ``warp``, as a longer or shorter vocal tract would (VTLP on the filterbank): channels
+    are mel-spaced from ``min_freq`` to ``max_freq``, and output channel c reads the input at
+    frequency f_c / factor, linearly interpolated. Masked cells take the example's mean value.
     """
 
     training_only = True  # the converter leaves it out
 
-    def __init__(self, freq_masks=2, freq_width=5, time_masks=2, time_width=10, **kw):
+    def __init__(self, freq_masks=2, freq_width=5, time_masks=2, time_width=10,
+                 warp=0.0, min_freq=60.0, max_freq=7800.0, **kw):  # fmt: skip
         super().__init__(**kw)
         self.freq_masks, self.freq_width = freq_masks, freq_width
         self.time_masks, self.time_width = time_masks, time_width
+        self.warp, self.min_freq, self.max_freq = warp, min_freq, max_freq
 
     def _mask(self, batch, size, count, width):
         positions = tf.range(size)[tf.newaxis, :]
@@ -50,9 +56,26 @@ class SpecAugment(keras.layers.Layer):
             mask = mask | ((positions >= start) & (positions < start + w))
         return mask
 
+    def _warp(self, features):
+        batch, filters = tf.shape(features)[0], features.shape[2]
+        low, high = _hz_to_mel(self.min_freq), _hz_to_mel(self.max_freq)
+        step = (high - low) / (filters + 1)
+        centres = tf.constant(_mel_to_hz(low + step * np.arange(1, filters + 1)), tf.float32)  # Hz
+        factor = tf.random.uniform([batch, 1], 1.0 - self.warp, 1.0 + self.warp)
+        warped = 1127.0 * tf.math.log1p(centres[np.newaxis, :] / factor / 700.0)  # mel, as below
+        source = (warped - low) / step - 1.0  # fractional channel index
+        source = tf.clip_by_value(source, 0.0, filters - 1.0)
+        below = tf.minimum(tf.cast(tf.floor(source), tf.int32), filters - 2)
+        weight = (source - tf.cast(below, tf.float32))[:, tf.newaxis, :]
+        lower = tf.gather(features, below, axis=2, batch_dims=1)
+        upper = tf.gather(features, below + 1, axis=2, batch_dims=1)
+        return lower + weight * (upper - lower)
+
     def call(self, features, training=None):
         if not training:
             return features
+        if self.warp:
+            features = self._warp(features)
         batch = tf.shape(features)[0]
         frames, filters = features.shape[1], features.shape[2]
         time_mask = self._mask(batch, frames, self.time_masks, self.time_width)[:, :, tf.newaxis]
@@ -67,4 +90,16 @@ class SpecAugment(keras.layers.Layer):
             "freq_width": self.freq_width,
             "time_masks": self.time_masks,
             "time_width": self.time_width,
+            "warp": self.warp,
+            "min_freq": self.min_freq,
+            "max_freq": self.max_freq,
         }
+
+
+def _hz_to_mel(hz):
+    """HTK mel scale, as ``tf.signal.linear_to_mel_weight_matrix`` uses."""
+    return 1127.0 * np.log1p(hz / 700.0)
+
+
+def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    return 700.0 * np.expm1(mel / 1127.0)

@@ -176,6 +176,16 @@ class EpochLog(keras.callbacks.Callback):
             write_json(self.run / "metrics.json", self.metrics)
 
 
+def _spec_augment(config: TrainConfig) -> SpecAugment | None:
+    """The training-only feature layer: masking and/or the formant warp, or None when both are off."""
+    augment, spec = config.augment, config.spec
+    if not augment.spec_augment and not augment.warp:
+        return None
+    masks = 2 if augment.spec_augment else 0
+    return SpecAugment(freq_masks=masks, time_masks=masks, warp=augment.warp,
+                       min_freq=spec.min_freq, max_freq=spec.max_freq)  # fmt: skip
+
+
 def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=0.0,
@@ -244,7 +254,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             frontend=make_frontend(config.frontend, spec, config.gabor),
             classifier=config.classifier,
             labels=index.labels,
-            spec_augment=SpecAugment() if config.augment.spec_augment else None,
+            spec_augment=_spec_augment(config),
         )
         _compile(model, config, steps)
 

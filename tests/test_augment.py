@@ -112,3 +112,22 @@ def test_every_seed_gets_its_rooms():
     """Seed 1 once drew an RT60 too short for its room size and failed the whole training run."""
     rooms = make_rooms(AugmentConfig().rooms, RATE, seed=1)
     assert rooms.shape[0] == AugmentConfig().rooms and np.all(rooms[:, 0] == 1.0)
+
+
+def test_formant_warp_moves_the_spectral_envelope_within_its_range():
+    """A peak in one channel moves, per example, by a factor within 1 +- warp, in Hz."""
+    warp, channels, peak = 0.15, 40, 20
+    layer = SpecAugment(freq_masks=0, time_masks=0, warp=warp, min_freq=60.0, max_freq=7800.0)
+    features = np.zeros([256, 3, channels], np.float32)
+    features[:, :, peak] = 1.0
+    tf.random.set_seed(0)
+    out = layer(tf.constant(features), training=True).numpy()[:, 0]
+    assert out.shape == (256, channels)
+    # Channel centres from TF's own mel matrix on a 1 Hz grid, independent of the layer's formula.
+    mel = tf.signal.linear_to_mel_weight_matrix(channels, 8001, 16000, 60.0, 7800.0).numpy()
+    centres = mel.argmax(axis=0).astype(float)
+    moved = np.interp(out @ np.arange(channels) / out.sum(axis=1), np.arange(channels), centres)
+    ratio = moved / centres[peak]
+    assert ratio.min() > 1 - warp - 0.02 and ratio.max() < 1 + warp + 0.02
+    assert ratio.min() < 1 - warp / 2 and ratio.max() > 1 + warp / 2  # examples differ
+    np.testing.assert_array_equal(layer(tf.constant(features), training=False).numpy(), features)

@@ -4,7 +4,7 @@ Each epoch sees fresh variations of the same clean clips: speed and time shift (
 resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made
 once with pyroomacoustics, applied by FFT convolution), background noise at a random SNR, and
 gain. Each is switchable.
-SpecAugment-style masking acts on features, inside the model
+SpecAugment-style masking and the formant warp act on features, inside the model
 (:class:`leaf_edge.layers.SpecAugment`).
 """
 
@@ -32,6 +32,7 @@ class AugmentConfig:
     spec_augment: bool = True
     eq_prob: float = 0.0  # off in the default recipe (see README: unseen engines)
     eq_db: float = 10.0
+    warp: float = 0.0  # formant warp on features, within 1 +- warp (SpecAugment); off by default
 
     @classmethod
     def off(cls) -> AugmentConfig:
