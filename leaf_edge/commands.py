@@ -102,7 +102,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--gain/--no-gain", default=True, help="Random gain.")
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")
-@click.option("--warp/--no-warp", default=False, help="Random formant warp, +-15% (vocal-tract variety); off by default.")
+@click.option("--warp/--no-warp", default=False, help="Random formant warp, +-15%; off by default.")
 @click.option(
     "--hold-out-engine",
     metavar="ENGINE",
