@@ -103,6 +103,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")
 @click.option("--warp/--no-warp", default=False, help="Random formant warp, +-15%; off by default.")
+@click.option("--babble/--no-babble", default=False, help="Other talkers behind half the clips; off.")
 @click.option(
     "--hold-out-engine",
     metavar="ENGINE",
@@ -112,7 +113,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
-          eq, warp, hold_out_engine, distribute) -> None:  # fmt: skip
+          eq, warp, babble, hold_out_engine, distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
     Interrupted runs resume from their last finished epoch when the same command is rerun.
@@ -144,6 +145,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             spec_augment=specaugment,
             eq_prob=0.5 if eq else 0.0,
             warp=0.15 if warp else 0.0,
+            babble_prob=0.5 if babble else 0.0,
         )
     config = TrainConfig(
         data=str(data_dir.resolve()),

@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from leaf_edge.data.augment import (
     AugmentConfig,
+    add_babble,
     add_noise,
     augment_batch,
     equalise,
@@ -131,3 +132,24 @@ def test_formant_warp_moves_the_spectral_envelope_within_its_range():
     assert ratio.min() > 1 - warp - 0.02 and ratio.max() < 1 + warp + 0.02
     assert ratio.min() < 1 - warp / 2 and ratio.max() > 1 + warp / 2  # examples differ
     np.testing.assert_array_equal(layer(tf.constant(features), training=False).numpy(), features)
+
+
+def test_babble_mixes_other_clips_of_the_batch_at_the_snr():
+    """Each clip gets three other clips of the batch (here: tones) 10 dB below it, never itself;
+    a silent clip gets none, and a probability of 0 changes nothing."""
+    t = np.arange(RATE) / RATE
+    freqs = 300 + 100 * np.arange(8)
+    waves = np.stack([0.3 * np.sin(2 * np.pi * f * t) for f in freqs]).astype(np.float32)
+    waves[7] = 0.0
+    config = dataclasses.replace(AugmentConfig(), babble_prob=1.0, babble_snr_db=(10.0, 10.0))
+    out = add_babble(tf.constant(waves), config).numpy()
+    spectrum = np.abs(np.fft.rfft(out - waves, axis=1)) ** 2  # 1 Hz bins: the babble alone
+    for i in range(7):
+        talkers = set(np.flatnonzero(spectrum[i] > 0.1 * spectrum[i].max()))
+        partners = {(i - k) % 8 for k in (1, 2, 3)} - {7}  # tf.roll by 1, 2, 3 along the batch
+        assert talkers == {int(freqs[j]) for j in partners}
+        babble_db = 10 * np.log10(np.mean((out[i] - waves[i]) ** 2) / np.mean(waves[i] ** 2))
+        assert -10.5 < babble_db < -9.5
+    np.testing.assert_array_equal(out[7], 0.0)
+    off = add_babble(tf.constant(waves), dataclasses.replace(config, babble_prob=0.0)).numpy()
+    np.testing.assert_array_equal(off, waves)

@@ -2,8 +2,8 @@
 
 Each epoch sees fresh variations of the same clean clips: speed and time shift (one
 resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made
-once with pyroomacoustics, applied by FFT convolution), background noise at a random SNR, and
-gain. Each is switchable.
+once with pyroomacoustics, applied by FFT convolution), optionally babble (other clips of the
+batch, as competing talkers), background noise at a random SNR, and gain. Each is switchable.
 SpecAugment-style masking and the formant warp act on features, inside the model
 (:class:`leaf_edge.layers.SpecAugment`).
 """
@@ -33,6 +33,8 @@ class AugmentConfig:
     eq_prob: float = 0.0  # off in the default recipe (see README: unseen engines)
     eq_db: float = 10.0
     warp: float = 0.0  # formant warp on features, within 1 +- warp (SpecAugment); off by default
+    babble_prob: float = 0.0  # other talkers (clips of the batch) behind the clip; off by default
+    babble_snr_db: tuple[float, float] = (3.0, 20.0)
 
     @classmethod
     def off(cls) -> AugmentConfig:
@@ -155,6 +157,31 @@ def add_noise(waves, noise_bank: tf.Tensor, config: AugmentConfig):
     return waves + noise * scale[:, tf.newaxis]
 
 
+BABBLE_TALKERS = 3
+
+
+def add_babble(waves, config: AugmentConfig):
+    """Mix ``BABBLE_TALKERS`` other clips of the batch, each circularly shifted by a random time,
+    at a random SNR below the clip, into a share of the batch: competing talkers.
+
+    The SNR is against the clip's own power, so a ``_silence_`` clip (quiet noise) gets babble
+    well below its noise, never a keyword it would have to ignore. Near-silent clips get none.
+    """
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    t = tf.range(length)[tf.newaxis, :]
+    mix = tf.zeros_like(waves)
+    for talker in range(1, BABBLE_TALKERS + 1):
+        other = tf.roll(waves, shift=talker, axis=0)  # another clip of the batch, never the clip
+        start = tf.random.uniform([batch, 1], 0, length, dtype=tf.int32)
+        mix += tf.gather(other, (t + start) % length, batch_dims=1)
+    signal_rms = tf.sqrt(tf.reduce_mean(tf.square(waves), axis=1))
+    mix_rms = tf.sqrt(tf.reduce_mean(tf.square(mix), axis=1))
+    scale = tf.math.divide_no_nan(signal_rms, mix_rms) * 10 ** (-_uniform(batch, *config.babble_snr_db) / 20)
+    audible = (signal_rms >= 1e-3) & (mix_rms >= 1e-3)
+    scale = tf.where(_chance(batch, config.babble_prob) & audible, scale, 0.0)
+    return waves + mix * scale[:, tf.newaxis]
+
+
 def augment_batch(waves, config: AugmentConfig, sample_rate: int, rooms=None, noise_bank=None):
     """All waveform augmentations, in the order a recording would see them."""
     if config.speed_prob or config.shift_ms:
@@ -163,6 +190,8 @@ def augment_batch(waves, config: AugmentConfig, sample_rate: int, rooms=None, no
         waves = equalise(waves, config, sample_rate)
     if rooms is not None and config.room_prob:
         waves = reverberate(waves, rooms, config.room_prob)
+    if config.babble_prob:
+        waves = add_babble(waves, config)
     if noise_bank is not None and config.noise_prob:
         waves = add_noise(waves, noise_bank, config)
     if config.gain_db != (0, 0):
