@@ -142,13 +142,20 @@ def evaluation_dataset(split: LoadedSplit, batch_size: int) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((split.waves, split.labels)).batch(batch_size)
 
 
-def _noise_bank(index, spec: AudioSpec):
+def augmentation_sources(config: TrainConfig, index) -> tuple[tf.Tensor | None, tf.Tensor | None]:
+    """The recipe's room impulse responses and background-noise bank (None where off or absent)."""
+    spec, augment = config.spec, config.augment
+    rooms = None
+    if augment.room_prob:
+        rooms = tf.constant(make_rooms(augment.rooms, spec.sample_rate, config.seed))
+    if not augment.noise_prob:
+        return rooms, None
     noises = [read_audio(path, spec.sample_rate) for path in index.background]
     noises = [n for n in noises if len(n) >= spec.clip_samples]
     if not noises:
-        return None
+        return rooms, None
     length = min(len(n) for n in noises)
-    return tf.constant(np.stack([n[:length] for n in noises]))
+    return rooms, tf.constant(np.stack([n[:length] for n in noises]))
 
 
 class EpochLog(keras.callbacks.Callback):
@@ -240,12 +247,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
 
     spec = config.spec
     index, splits = load_data(config, log)
-    rooms = (
-        tf.constant(make_rooms(config.augment.rooms, spec.sample_rate, config.seed))
-        if config.augment.room_prob
-        else None
-    )
-    noise_bank = _noise_bank(index, spec) if config.augment.noise_prob else None
+    rooms, noise_bank = augmentation_sources(config, index)
     train_data = training_dataset(splits["train"], config, rooms, noise_bank)
     steps = len(splits["train"].labels) // config.batch_size
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import signal
@@ -15,7 +16,10 @@ import pytest
 from click.testing import CliRunner
 
 from converter import MODES
+from converter.convert import recipe_calibration
 from leaf_edge.cli import main
+from leaf_edge.data.augment import AugmentConfig
+from leaf_edge.train import TrainConfig
 from tests.processes import interruptible
 
 
@@ -166,6 +170,18 @@ def test_int8_without_calibration_data_is_refused(tiny_run, tmp_path):
     )
     assert result.exit_code == 1 and "--calibration" in result.output
     assert not (tmp_path / "m.tflite").exists()
+
+
+def test_int8_is_calibrated_on_clips_as_the_training_recipe_saw_them(tiny_run):
+    """Calibration clips are training clips through the run's own augmentation, the same every time."""
+    config = TrainConfig.from_dict(json.loads((tiny_run / "config.json").read_text()))
+    index = config.index()
+    clips = recipe_calibration(config, index, count=32)
+    np.testing.assert_array_equal(clips, recipe_calibration(config, index, count=32))
+    clean = recipe_calibration(dataclasses.replace(config, augment=AugmentConfig.off()), index, count=32)
+    assert clips.shape == clean.shape == (32, config.spec.clip_samples)
+    changed = np.abs(clips - clean).max(axis=1) > 1e-3
+    assert 8 < changed.sum() <= 32
 
 
 def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
