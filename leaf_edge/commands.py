@@ -109,11 +109,12 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
     metavar="ENGINE",
     help="Train without this engine's clips and report accuracy on them (unseen voices).",
 )
+@click.option("--freeze-frontend", is_flag=True, help="Keep the frontend at its mel-like initialisation.")
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
-          eq, warp, babble, hold_out_engine, distribute) -> None:  # fmt: skip
+          eq, warp, babble, hold_out_engine, freeze_frontend, distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
     Interrupted runs resume from their last finished epoch when the same command is rerun.
@@ -158,6 +159,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         seed=seed,
         keywords=_csv(keywords),
         held_out_engine=hold_out_engine,
+        freeze_frontend=freeze_frontend,
         spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters),
         augment=aug,
         distribute=distribute,

@@ -44,7 +44,7 @@ from leaf_edge.data.folders import (
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.frontends import make_frontend
 from leaf_edge.layers import SpecAugment
-from leaf_edge.model import build_model, load_model, reestimate_batchnorm, save_model
+from leaf_edge.model import build_model, load_model, model_frontend, reestimate_batchnorm, save_model
 
 BN_REESTIMATION_BATCHES = 50
 
@@ -63,6 +63,7 @@ class TrainConfig:
     seed: int = 0
     keywords: tuple[str, ...] | None = None
     held_out_engine: str | None = None  # train without this engine's clips, test on them
+    freeze_frontend: bool = False  # keep the frontend at its (mel-like) initialisation
     spec: AudioSpec = field(default_factory=AudioSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     distribute: bool = False
@@ -258,6 +259,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             labels=index.labels,
             spec_augment=_spec_augment(config),
         )
+        model_frontend(model).trainable = not config.freeze_frontend
         _compile(model, config, steps)
 
     previous = workdir / "metrics.json"

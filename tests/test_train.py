@@ -14,7 +14,9 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from leaf_edge.cli import main
-from leaf_edge.model import load_model, model_labels
+from leaf_edge.frontends import make_frontend
+from leaf_edge.model import load_model, model_frontend, model_labels
+from leaf_edge.runs import load_run
 
 CLI = [sys.executable, "-m", "leaf_edge.cli"]
 
@@ -131,3 +133,19 @@ def test_a_run_without_one_engine_is_scored_on_that_engine(tiny_keywords, tmp_pa
     assert abs(report["accuracy"] - metrics["final"]["held_out_accuracy"]) < 1e-6
     tested = CliRunner().invoke(main, ["evaluate", str(run), str(tiny_keywords), "--json"])
     assert "flite" not in json.loads(tested.output)["by_engine"]
+
+
+def test_a_frozen_frontend_stays_at_its_initialisation(tiny_keywords, tmp_path):
+    """``--freeze-frontend`` trains the classifier only: LEAF's filters and PCEN stay as initialised."""
+    run = tmp_path / "frozen"
+    args = ["train", str(tiny_keywords), "--out", str(run), "--gabor", "grouped", "--epochs", "1"]
+    result = CliRunner().invoke(main, [*args, "--batch-size", "8", "--no-rooms", "--freeze-frontend"])
+    assert result.exit_code == 0, result.output
+    model, config = load_run(run)
+    assert config.freeze_frontend
+    fresh = make_frontend("leaf", config.spec, "grouped")
+    fresh.build((None, config.spec.clip_samples))
+    trained = model_frontend(model).get_weights()
+    assert len(trained) == len(fresh.get_weights()) > 0
+    for after, before in zip(trained, fresh.get_weights(), strict=True):
+        np.testing.assert_array_equal(after, before)
