@@ -1,4 +1,4 @@
-"""Model-level Keras layers: the labelled output layer and training-only feature masking.
+"""Model-level Keras layers: the labelled output layer and training-only feature masks and warp.
 
 Importing this module registers them for loading ``.keras`` files in safe mode.
 """
