@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 
@@ -60,10 +59,9 @@ class SpecAugment(keras.layers.Layer):
         batch, filters = tf.shape(features)[0], features.shape[2]
         low, high = _hz_to_mel(self.min_freq), _hz_to_mel(self.max_freq)
         step = (high - low) / (filters + 1)
-        centres = tf.constant(_mel_to_hz(low + step * np.arange(1, filters + 1)), tf.float32)  # Hz
+        centres = _mel_to_hz(low + step * tf.range(1, filters + 1, dtype=tf.float32))  # Hz
         factor = tf.random.uniform([batch, 1], 1.0 - self.warp, 1.0 + self.warp)
-        warped = 1127.0 * tf.math.log1p(centres[np.newaxis, :] / factor / 700.0)  # mel, as below
-        source = (warped - low) / step - 1.0  # fractional channel index
+        source = (_hz_to_mel(centres[tf.newaxis, :] / factor) - low) / step - 1.0  # channel index
         source = tf.clip_by_value(source, 0.0, filters - 1.0)
         below = tf.minimum(tf.cast(tf.floor(source), tf.int32), filters - 2)
         weight = (source - tf.cast(below, tf.float32))[:, tf.newaxis, :]
@@ -96,10 +94,10 @@ class SpecAugment(keras.layers.Layer):
         }
 
 
-def _hz_to_mel(hz):
+def _hz_to_mel(hz) -> tf.Tensor:
     """HTK mel scale, as ``tf.signal.linear_to_mel_weight_matrix`` uses."""
-    return 1127.0 * np.log1p(hz / 700.0)
+    return 1127.0 * tf.math.log1p(tf.cast(hz, tf.float32) / 700.0)
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    return 700.0 * np.expm1(mel / 1127.0)
+def _mel_to_hz(mel: tf.Tensor) -> tf.Tensor:
+    return 700.0 * tf.math.expm1(mel / 1127.0)
