@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from converter import IO_TYPES, MODES
+from converter import CALIBRATION_DRAWS, IO_TYPES, MODES
 from converter.metadata import DETECTION_DEFAULTS
 from leaf_edge.cli import user_errors
 
@@ -22,6 +22,14 @@ from leaf_edge.cli import user_errors
     "--calibration",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Audio folder for int8/int16x8 calibration (default: the run's training split).",
+)
+@click.option(
+    "--calibration-draws",
+    type=click.IntRange(min=1),
+    default=CALIBRATION_DRAWS,
+    show_default=True,
+    help="Without --calibration: convert with this many sets of 200 training clips and keep the "
+    "one whose top-1 agrees most with the float model on the validation split.",
 )
 @click.option(
     "--io",
@@ -59,6 +67,7 @@ def convert(
     output: Path,
     quantize: str,
     calibration: Path | None,
+    calibration_draws: int,
     io_type: str,
     gabor: str | None,
     stream_hop: float,
@@ -107,6 +116,7 @@ def convert(
         log=(lambda *_: None) if as_json else click.echo,
         gabor=gabor,
         stream_hop=None if no_streaming else stream_hop,
+        calibration_draws=calibration_draws,
     )
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -121,6 +131,12 @@ def convert(
         lost = report["accuracy_keras"] - report["accuracy_tflite"]
         if lost > 0.005:
             click.echo(f"warning: {quantize} loses {100 * lost:.1f} accuracy points here; int8 keeps them")
+    if "calibration" in report:
+        chosen = report["calibration"]
+        click.echo(
+            f"calibration: draw {chosen['chosen']} of {chosen['draws']} "
+            f"(top-1 agreement with the float model on validation {max(chosen['agreement']):.4f})"
+        )
     click.echo(f"latency {report['latency_ms_1_thread']:.1f} ms per window on 1 thread")
     coverage = report["xnnpack"]
     outside = ", ".join(f"{op} x{n}" for op, n in Counter(coverage["ops_outside"]).items()) or "none"

@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from converter import CALIBRATION_DRAWS
 from converter.export import CALIBRATED_MODES, convert
 from converter.fold import inference_model
 from converter.metadata import DETECTION_DEFAULTS, attach, leaf_edge_entry
@@ -48,8 +49,9 @@ def calibration_clips(folder: Path, sample_rate: int, clip_samples: int, limit: 
     return np.stack(clips)
 
 
-def recipe_calibration(config, index, count: int = CALIBRATION_CLIPS) -> np.ndarray:
-    """``count`` training clips as training saw them: the run's own augmentation recipe (seeded).
+def recipe_calibrations(config, index, draws: int = CALIBRATION_DRAWS, count: int = CALIBRATION_CLIPS):
+    """``draws`` sets of ``count`` training clips as training saw them (the run's own augmentation
+    recipe; draw ``d`` is seeded with the run's seed + ``d``, so every set is the same every time).
 
     int8 ranges fitted to clean clips alone clip the louder, noisier and reverberant inputs a
     microphone brings; measured on the shipped run: pink noise at 0 dB 74 -> 80 %, music 65 -> 69 %,
@@ -57,11 +59,33 @@ def recipe_calibration(config, index, count: int = CALIBRATION_CLIPS) -> np.ndar
     """
     spec = config.spec
     train = load_split(index, "train", spec.sample_rate, spec.clip_samples, config.seed)
-    pick = np.random.default_rng(config.seed).permutation(len(train.waves))[:count]
-    tf.random.set_seed(config.seed)
     rooms, noise_bank = augmentation_sources(config, index)
-    waves = augment_batch(tf.constant(train.waves[pick]), config.augment, spec.sample_rate, rooms, noise_bank)
-    return waves.numpy()
+    for draw in range(draws):
+        seed = config.seed + draw
+        pick = np.random.default_rng(seed).permutation(len(train.waves))[:count]
+        tf.random.set_seed(seed)
+        clips = tf.constant(train.waves[pick])
+        yield augment_batch(clips, config.augment, spec.sample_rate, rooms, noise_bank).numpy()
+
+
+def most_faithful_conversion(inference, mode: str, io_type: str, candidates, waves, reference, log):
+    """Convert once per calibration set in ``candidates``; keep the model whose top-1 agrees most
+    with the float ``reference`` scores on ``waves`` (the validation split), and its clips.
+
+    int8 ranges are the min and max seen in calibration, so one set of 200 clips can carry an
+    outlier that coarsens a layer: ten draws for the shipped LEAF run gave 88.7-96.9 % on its test
+    split (float 96.2 %), and their validation accuracy ranked them alike.
+    """
+    agreements, best = [], None
+    for draw, clips in enumerate(candidates):
+        tflite = convert(inference, mode, lambda clips=clips: (c[np.newaxis] for c in clips), io_type)
+        agreement = float(np.mean(scores(tflite, waves).argmax(1) == reference.argmax(1)))
+        log(f"calibration draw {draw}: top-1 agreement with the float model {agreement:.4f} on validation")
+        if not agreements or agreement > max(agreements):
+            best = (tflite, clips)
+        agreements.append(agreement)
+    chosen = {"draws": len(agreements), "chosen": agreements.index(max(agreements)), "agreement": agreements}
+    return *best, chosen
 
 
 def data_summary(run: Path, data: Path) -> dict:
@@ -88,12 +112,15 @@ def convert_run(
     log=print,
     gabor: str | None = None,
     stream_hop: float | None = DETECTION_DEFAULTS["hop_seconds"],
+    calibration_draws: int = CALIBRATION_DRAWS,
 ) -> dict:
     """Fold, convert, verify on the run's test split, embed metadata, then write ``output`` atomically.
 
     ``describe`` holds the standard metadata's name, description, version, licence and author.
     ``gabor`` evaluates LEAF exact or grouped (default: as trained). A LEAF model also gets a
     streaming model with a hop of ``stream_hop`` seconds inside the file (None: no streaming model).
+    Calibrated modes without a ``calibration`` folder convert with ``calibration_draws`` sets of
+    the run's training clips and keep the one most faithful to the float model on validation.
     """
     model, config = load_run(run)
     spec = config.spec
@@ -101,23 +128,35 @@ def convert_run(
     if gabor == "grouped" and not is_leaf:
         raise DataError("--gabor grouped needs a LEAF model")
     index = config.index() if Path(config.data).is_dir() else None
-    clips = None
-    if mode in CALIBRATED_MODES:
-        if calibration is not None:
-            clips = calibration_clips(calibration, spec.sample_rate, spec.clip_samples)
-        elif index is not None:
-            clips = recipe_calibration(config, index)
-        else:
-            raise DataError(
-                f"--quantize {mode} needs calibration audio: the run's data ({config.data}) is gone; "
-                "pass --calibration DIR"
-            )
+    if mode in CALIBRATED_MODES and calibration is None and index is None:
+        raise DataError(
+            f"--quantize {mode} needs calibration audio: the run's data ({config.data}) is gone; "
+            "pass --calibration DIR"
+        )
     log(f"folding the {type(model.layers[1]).__name__} frontend into constants")
     inference = inference_model(model, gabor)
-    log(f"converting ({mode}" + (f", calibrating on {len(clips)} clips)" if clips is not None else ")"))
-    tflite = convert(
-        inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None, io_type
-    )
+    clips, chosen = None, None
+    faithful = mode in CALIBRATED_MODES and calibration is None
+    if faithful:
+        validation = load_split(index, "validation", spec.sample_rate, spec.clip_samples, config.seed)
+    if faithful and len(validation.waves):
+        log(f"converting ({mode}; {calibration_draws} draws of {CALIBRATION_CLIPS} clips to calibrate on)")
+        reference = keras.ops.softmax(model.predict(validation.waves, batch_size=64, verbose=0)).numpy()
+        candidates = recipe_calibrations(config, index, calibration_draws)
+        tflite, clips, chosen = most_faithful_conversion(
+            inference, mode, io_type, candidates, validation.waves, reference, log
+        )
+    else:
+        if mode in CALIBRATED_MODES:
+            clips = (
+                calibration_clips(calibration, spec.sample_rate, spec.clip_samples)
+                if calibration is not None
+                else next(recipe_calibrations(config, index, 1))
+            )
+        log(f"converting ({mode}" + (f", calibrating on {len(clips)} clips)" if clips is not None else ")"))
+        tflite = convert(
+            inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None, io_type
+        )
     if index is not None:
         test = load_split(index, "test", spec.sample_rate, spec.clip_samples, config.seed)
         waves, labels = test.waves, test.labels
@@ -128,6 +167,8 @@ def convert_run(
         keras.ops.softmax(model.predict(waves, batch_size=64, verbose=0)).numpy() if len(waves) else None
     )
     report = {"mode": mode, "io": io_type, **verify(tflite, keras_scores, waves, labels)}
+    if chosen is not None:
+        report["calibration"] = chosen
     if is_leaf:
         report["gabor"] = gabor or model_frontend(model).gabor_mode
     extra = {}

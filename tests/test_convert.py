@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from converter import MODES
-from converter.convert import recipe_calibration
+from converter.convert import recipe_calibrations
 from leaf_edge.cli import main
 from leaf_edge.data.augment import AugmentConfig
 from leaf_edge.train import TrainConfig
@@ -173,15 +173,43 @@ def test_int8_without_calibration_data_is_refused(tiny_run, tmp_path):
 
 
 def test_int8_is_calibrated_on_clips_as_the_training_recipe_saw_them(tiny_run):
-    """Calibration clips are training clips through the run's own augmentation, the same every time."""
+    """Calibration sets are training clips through the run's own augmentation, the same every time."""
     config = TrainConfig.from_dict(json.loads((tiny_run / "config.json").read_text()))
     index = config.index()
-    clips = recipe_calibration(config, index, count=32)
-    np.testing.assert_array_equal(clips, recipe_calibration(config, index, count=32))
-    clean = recipe_calibration(dataclasses.replace(config, augment=AugmentConfig.off()), index, count=32)
-    assert clips.shape == clean.shape == (32, config.spec.clip_samples)
-    changed = np.abs(clips - clean).max(axis=1) > 1e-3
+    first, second = recipe_calibrations(config, index, draws=2, count=32)
+    np.testing.assert_array_equal(first, next(recipe_calibrations(config, index, draws=1, count=32)))
+    assert np.abs(first - second).max() > 1e-3
+    clean = next(recipe_calibrations(dataclasses.replace(config, augment=AugmentConfig.off()), index, 1, 32))
+    assert first.shape == clean.shape == (32, config.spec.clip_samples)
+    changed = np.abs(first - clean).max(axis=1) > 1e-3
     assert 8 < changed.sum() <= 32
+
+
+def test_int8_keeps_the_calibration_most_faithful_to_the_float_model(tiny_run):
+    """Of several calibration sets, the converter keeps the model that agrees most with the float
+    one on the validation split (here a good set first, then one 60 dB too quiet)."""
+    import keras
+
+    from converter.convert import most_faithful_conversion
+    from converter.fold import inference_model
+    from converter.verify import scores
+    from leaf_edge.data.folders import load_split
+    from leaf_edge.runs import load_run
+
+    model, config = load_run(tiny_run)
+    index = config.index()
+    good = next(recipe_calibrations(config, index, draws=1, count=32))
+    candidates = [good, good * 1e-3]
+    validation = load_split(index, "validation", config.spec.sample_rate, config.spec.clip_samples, 0)
+    reference = keras.ops.softmax(model.predict(validation.waves, verbose=0)).numpy()
+    tflite, clips, chosen = most_faithful_conversion(
+        inference_model(model), "int8", "float32", candidates, validation.waves, reference, lambda *_: None
+    )
+    agreement = chosen["agreement"]
+    assert agreement[0] > agreement[1] and chosen == {"draws": 2, "chosen": 0, "agreement": agreement}
+    assert clips is good
+    kept = np.mean(scores(tflite, validation.waves).argmax(1) == reference.argmax(1))
+    assert kept == agreement[0]
 
 
 def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
