@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from converter import MODES
+from converter import CALIBRATION_DRAWS, MODES
 from converter.convert import recipe_calibrations
 from leaf_edge.cli import main
 from leaf_edge.data.augment import AugmentConfig
@@ -210,6 +210,14 @@ def test_int8_keeps_the_calibration_most_faithful_to_the_float_model(tiny_run):
     assert clips is good
     kept = np.mean(scores(tflite, validation.waves).argmax(1) == reference.argmax(1))
     assert kept == agreement[0]
+
+
+def test_calibrated_modes_report_the_draw_they_kept(converted):
+    for mode in ("int8", "int16x8"):
+        chosen = converted[mode][1]["calibration"]
+        assert chosen["draws"] == CALIBRATION_DRAWS == len(chosen["agreement"])
+        assert chosen["agreement"][chosen["chosen"]] == max(chosen["agreement"])
+    assert "calibration" not in converted["dynamic"][1]
 
 
 def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
