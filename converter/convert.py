@@ -74,7 +74,7 @@ def most_faithful_conversion(inference, mode: str, io_type: str, candidates, wav
 
     int8 ranges are the min and max seen in calibration, so one set of 200 clips can carry an
     outlier that coarsens a layer: ten draws for the shipped LEAF run gave 88.7-96.9 % on its test
-    split (float 96.2 %), and their validation accuracy ranked them alike.
+    split (float 96.2 %), and the validation split marked the same draws as bad.
     """
     agreements, best = [], None
     for draw, clips in enumerate(candidates):
@@ -120,7 +120,8 @@ def convert_run(
     ``gabor`` evaluates LEAF exact or grouped (default: as trained). A LEAF model also gets a
     streaming model with a hop of ``stream_hop`` seconds inside the file (None: no streaming model).
     Calibrated modes without a ``calibration`` folder convert with ``calibration_draws`` sets of
-    the run's training clips and keep the one most faithful to the float model on validation.
+    the run's training clips and keep the one most faithful to the float model on validation (the
+    first set alone when the data has no validation clips).
     """
     model, config = load_run(run)
     spec = config.spec
