@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from converter import CALIBRATION_DRAWS
-from converter.export import CALIBRATED_MODES, convert
+from converter.export import CALIBRATED_MODES, convert, convert_saved, saved_model
 from converter.fold import inference_model
 from converter.metadata import DETECTION_DEFAULTS, attach, leaf_edge_entry
 from converter.streaming import convert_streaming
@@ -69,21 +69,23 @@ def recipe_calibrations(config, index, draws: int = CALIBRATION_DRAWS, count: in
 
 
 def most_faithful_conversion(inference, mode: str, io_type: str, candidates, waves, reference, log):
-    """Convert once per calibration set in ``candidates``; keep the model whose top-1 agrees most
-    with the float ``reference`` scores on ``waves`` (the validation split), and its clips.
+    """Convert once per calibration set in ``candidates`` (one export); keep the model whose top-1
+    agrees most with the float ``reference`` scores on ``waves`` (the validation split), and its clips.
 
     int8 ranges are the min and max seen in calibration, so one set of 200 clips can carry an
     outlier that coarsens a layer: ten draws for the shipped LEAF run gave 88.7-96.9 % on its test
     split (float 96.2 %), and the validation split marked the same draws as bad.
     """
     agreements, best = [], None
-    for draw, clips in enumerate(candidates):
-        tflite = convert(inference, mode, lambda clips=clips: (c[np.newaxis] for c in clips), io_type)
-        agreement = float(np.mean(scores(tflite, waves).argmax(1) == reference.argmax(1)))
-        log(f"calibration draw {draw}: top-1 agreement with the float model {agreement:.4f} on validation")
-        if not agreements or agreement > max(agreements):
-            best = (tflite, clips)
-        agreements.append(agreement)
+    with saved_model(inference) as folder:
+        for draw, clips in enumerate(candidates):
+            representative = lambda clips=clips: ([c[np.newaxis]] for c in clips)  # noqa: E731
+            tflite = convert_saved(folder, mode, representative, io_type)
+            agreement = float(np.mean(scores(tflite, waves).argmax(1) == reference.argmax(1)))
+            log(f"calibration draw {draw}: top-1 agreement with the float model {agreement:.4f}")
+            if not agreements or agreement > max(agreements):
+                best = (tflite, clips)
+            agreements.append(agreement)
     chosen = {"draws": len(agreements), "chosen": agreements.index(max(agreements)), "agreement": agreements}
     return *best, chosen
 
