@@ -1,14 +1,29 @@
-"""Image classifiers that read a frontend's ``[frames, filters, 1]`` map and return an embedding."""
+"""Image classifiers that read a frontend's ``[frames, filters, 1]`` map and return an embedding.
+
+``efficientnet-b0`` is the default for large sets. Small sets (a few hundred clips) cannot fit
+its 4 M parameters from scratch in a few hundred steps: ``efficientnet-small`` is the same
+architecture at half the width and depth (Keras' EfficientNet builder with width and depth
+coefficients 0.5 instead of 1.0; 0.6 M parameters), with more dropout before the logits.
+"""
 
 from __future__ import annotations
 
 import keras
+from keras.src.applications.efficientnet import EfficientNet
 
-CLASSIFIERS = ("efficientnet-b0",)
+# name -> (width coefficient, depth coefficient, dropout before the logits)
+SHAPES = {"efficientnet-b0": (1.0, 1.0, 0.0), "efficientnet-small": (0.5, 0.5, 0.3)}
+CLASSIFIERS = tuple(SHAPES)
+SMALL_SET_CLIPS = 2000  # ``auto`` picks efficientnet-small below this many training clips
 
 
-def efficientnet_b0(input_shape: tuple[int, int, int]) -> keras.Model:
-    """EfficientNetB0 with random weights and global max pooling: ``[H, W, 1]`` -> ``[1280]``.
+def auto_classifier(training_clips: int) -> str:
+    """The classifier ``--classifier auto`` picks for a training split of this size."""
+    return "efficientnet-small" if training_clips < SMALL_SET_CLIPS else "efficientnet-b0"
+
+
+def efficientnet(name: str, input_shape: tuple[int, int, int]) -> keras.Model:
+    """An EfficientNet with random weights and global max pooling: ``[H, W, 1]`` -> embedding.
 
     Keras puts ImageNet preprocessing in front of EfficientNet (``Rescaling(1/255)`` then
     a ``Normalization`` meant for RGB pixels). A LEAF or mel map is not a picture: scaling it
@@ -16,16 +31,21 @@ def efficientnet_b0(input_shape: tuple[int, int, int]) -> keras.Model:
     off here; the model normalises features itself (see :func:`leaf_edge.model.build_model`).
     """
     if min(input_shape[:2]) < 32:
-        raise ValueError(f"EfficientNetB0 needs at least 32 x 32 inputs, got {input_shape[:2]}")
-    backbone = keras.applications.EfficientNetB0(
-        include_top=False, weights=None, input_shape=input_shape, pooling="max"
-    )
+        raise ValueError(f"EfficientNet needs at least 32 x 32 inputs, got {input_shape[:2]}")
+    width, depth, dropout = SHAPES[name]
+    backbone = EfficientNet(
+        width, depth, default_size=224, include_top=False, weights=None,
+        input_shape=input_shape, pooling="max", name=name.replace("-", "_"),
+    )  # fmt: skip
     stem = backbone.get_layer("stem_conv_pad").input
-    return keras.Model(stem, backbone.output, name="efficientnet_b0")
+    embedding = backbone.output
+    if dropout:
+        embedding = keras.layers.Dropout(dropout, name="top_dropout")(embedding)
+    return keras.Model(stem, embedding, name=name.replace("-", "_"))
 
 
 def make_classifier(name: str, input_shape: tuple[int, int, int]) -> keras.Model:
     """A fresh classifier body by name."""
-    if name == "efficientnet-b0":
-        return efficientnet_b0(input_shape)
-    raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    if name not in SHAPES:
+        raise ValueError(f"unknown classifier {name!r}; choose one of {', '.join(CLASSIFIERS)}")
+    return efficientnet(name, input_shape)

@@ -60,6 +60,44 @@ def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: 
     )
 
 
+@data.command("instruments")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--clips-per-family", default=60, show_default=True, help="Clips per family and sound font.")
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", type=int, help="Processes (default: every core).")
+@click.option("--train-fonts", default="fluidr3,opl3,csound", show_default=True,
+              help="Sound fonts of the train, validation and in-font test clips.")  # fmt: skip
+@click.option("--unseen-fonts", default="timgm6mb", show_default=True,
+              help="Sound fonts heard only in the test split ('' for none).")  # fmt: skip
+@user_errors
+def instruments(out: Path, clips_per_family: int, seed: int, workers: int | None, train_fonts: str,
+                unseen_fonts: str) -> None:  # fmt: skip
+    """Render NSynth's 11 instrument families with fluidsynth into OUT (2 s, 44.1 kHz stereo).
+
+    \b
+    Example:
+      leaf-edge data instruments data/instruments
+      leaf-edge data instruments data/small --clips-per-family 10
+    """
+    from leaf_edge.data.instruments import InstrumentSetConfig, generate_instruments
+
+    if clips_per_family < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--clips-per-family")
+    config = InstrumentSetConfig(
+        clips_per_family=clips_per_family, seed=seed,
+        train_fonts=_csv(train_fonts) or (), unseen_fonts=_csv(unseen_fonts) or (),
+    )  # fmt: skip
+    if not config.train_fonts:
+        raise click.BadParameter("name at least one sound font", param_hint="--train-fonts")
+    summary = generate_instruments(out, config, workers)
+    click.echo(
+        f"{out}: {sum(summary['clips'].values())} clips ("
+        + ", ".join(f"{s} {n}" for s, n in summary["clips"].items())
+        + f") from {len(summary['fonts'])} sound fonts in {summary['seconds_to_generate']} s; "
+        f"dropped {summary['dropped']['total']}"
+    )
+
+
 def _csv(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 
@@ -83,9 +121,10 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 )
 @click.option(
     "--classifier",
-    type=click.Choice(["efficientnet-b0"]),
-    default="efficientnet-b0",
+    type=click.Choice(["auto", "efficientnet-b0", "efficientnet-small"]),
+    default="auto",
     show_default=True,
+    help="auto: efficientnet-small (half width and depth) below 2000 training clips, else b0.",
 )
 @click.option("--epochs", default=30, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
@@ -95,6 +134,10 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--clip-seconds", default=1.0, show_default=True)
 @click.option("--sample-rate", default=16000, show_default=True)
 @click.option("--n-filters", default=40, show_default=True)
+@click.option("--min-freq", default=60.0, show_default=True, help="Lowest filter centre (Hz).")
+@click.option("--max-freq", type=float, help="Highest filter centre (Hz); default 97.5 % of half the rate.")
+@click.option("--window-ms", default=25.0, show_default=True, help="Filter and pooling window.")
+@click.option("--stride-ms", default=10.0, show_default=True, help="Frame step.")
 @click.option("--augment/--no-augment", default=True, show_default=True, help="All augmentation.")
 @click.option("--noise/--no-noise", default=True, help="Background noise at random SNR.")
 @click.option("--rooms/--no-rooms", default=True, help="Simulated room reverberation.")
@@ -113,8 +156,9 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
-          clip_seconds, sample_rate, n_filters, augment, noise, rooms, speed, gain, specaugment,
-          eq, warp, babble, hold_out_engine, freeze_frontend, distribute) -> None:  # fmt: skip
+          clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
+          rooms, speed, gain, specaugment, eq, warp, babble, hold_out_engine, freeze_frontend,
+          distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
     Interrupted runs resume from their last finished epoch when the same command is rerun.
@@ -160,7 +204,8 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         keywords=_csv(keywords),
         held_out_engine=hold_out_engine,
         freeze_frontend=freeze_frontend,
-        spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters),
+        spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters,
+                       min_freq=min_freq, max_freq=max_freq, window_ms=window_ms, stride_ms=stride_ms),
         augment=aug,
         distribute=distribute,
     )

@@ -24,7 +24,7 @@ def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:
     return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
-def fit_across_workers(model, strategy, train_data, steps, epochs, validation, workdir: Path, epoch_log, log):
+def fit_across_workers(model, strategy, train_data, steps, epochs, workdir: Path, epoch_log, log):
     """Train ``model`` (compiled in ``strategy.scope()``) for ``epochs``, resuming from backup/."""
     backup = workdir / "backup"
     backup.mkdir(exist_ok=True)
@@ -61,24 +61,10 @@ def fit_across_workers(model, strategy, train_data, steps, epochs, validation, w
         epoch_log.on_epoch_begin(epoch)
         started = time.monotonic()
         losses, corrects = zip(*(train_step(next(iterator)) for _ in range(steps)), strict=True)
-        logs = {
-            "loss": float(np.mean(losses)),
-            "accuracy": float(np.sum(corrects) / (steps * global_batch)),
-            **evaluate(model, validation, loss_fn),
-        }
-        epoch_log.on_epoch_end(epoch, logs)
+        logs = {"loss": float(np.mean(losses)), "accuracy": float(np.sum(corrects) / (steps * global_batch))}
+        epoch_log.on_epoch_end(epoch, logs)  # adds the validation metrics
         model.save_weights(weights)
         write_json(state, {"epoch": epoch + 1})
         log(f"epoch {epoch + 1}/{epochs} - {time.monotonic() - started:.0f}s - "
             + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))  # fmt: skip
 
-
-def evaluate(model, validation: tf.data.Dataset, loss_fn) -> dict:
-    """Validation loss and accuracy, computed locally on each worker (same numbers on all)."""
-    losses, correct, count = [], 0, 0
-    for waves, labels in validation:
-        logits = model(waves, training=False)
-        losses.append(loss_fn(labels, logits).numpy())
-        correct += int(np.sum(np.argmax(logits, axis=1) == labels.numpy()))
-        count += len(labels)
-    return {"val_loss": float(np.mean(np.concatenate(losses))), "val_accuracy": correct / count}

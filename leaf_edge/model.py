@@ -15,7 +15,7 @@ import keras
 import numpy as np
 
 from leaf_edge.atomic import atomic_path
-from leaf_edge.classifiers import make_classifier
+from leaf_edge.classifiers import CLASSIFIERS, make_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.frontends import make_frontend
 from leaf_edge.layers import LabelledLogits
@@ -57,6 +57,12 @@ def build_model(
 def model_labels(model: keras.Model) -> list[str]:
     """The class names of a model built by :func:`build_model`."""
     return list(model.get_layer("logits").labels)
+
+
+def model_classifier(model: keras.Model) -> str:
+    """The classifier's name (``efficientnet-b0``...) of a model built by :func:`build_model`."""
+    names = {name.replace("-", "_"): name for name in CLASSIFIERS}
+    return next(names[layer.name] for layer in model.layers if layer.name in names)
 
 
 def model_frontend(model: keras.Model) -> keras.layers.Layer:

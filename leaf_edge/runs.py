@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from leaf_edge.data.folders import DataError
-from leaf_edge.model import load_model
+from leaf_edge.model import load_model, model_classifier
 from leaf_edge.train import TrainConfig
 
 
@@ -23,4 +24,5 @@ def load_run(run: Path):
     except Exception as error:  # Keras raises many kinds for a damaged file
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise DataError(f"{run / 'model.keras'} cannot be loaded: {first_line}") from None
-    return model, config
+    # a run trained with --classifier auto: the name of the classifier it chose
+    return model, dataclasses.replace(config, classifier=model_classifier(model))

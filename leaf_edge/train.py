@@ -2,9 +2,11 @@
 
 RUN/ holds::
 
-    config.json     the exact configuration (a rerun with other options is refused)
+    config.json     the exact configuration (a rerun with other options is refused, except
+                    more --epochs: that extends a run, finished or not)
     backup/         the last finished epoch (weights, optimizer, epoch), for resuming
     best.keras      the best epoch by validation accuracy, saved atomically
+    last.keras      the last finished epoch, saved atomically
     model.keras     best.keras with BatchNorm statistics re-estimated: the trained model
     metrics.json    per-epoch history, final accuracies, data set summary
     logs/           TensorBoard logs
@@ -20,7 +22,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ import numpy as np
 import tensorflow as tf
 
 from leaf_edge.atomic import write_json
+from leaf_edge.checkpoints import EpochLog
+from leaf_edge.classifiers import auto_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms
 from leaf_edge.data.folders import (
@@ -43,10 +46,14 @@ from leaf_edge.data.folders import (
 )
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.frontends import make_frontend
+from leaf_edge.guards import dominant_class_warning
 from leaf_edge.layers import SpecAugment
 from leaf_edge.model import build_model, load_model, model_frontend, reestimate_batchnorm, save_model
 
 BN_REESTIMATION_BATCHES = 50
+# An epoch is at least this many steps: on a small set one pass is a handful of steps, too few
+# for the per-epoch validation, checkpoint and learning-rate warm-up to mean anything.
+MIN_STEPS_PER_EPOCH = 50
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,7 @@ class TrainConfig:
     data: str
     frontend: str = "leaf"
     gabor: str = "exact"
-    classifier: str = "efficientnet-b0"
+    classifier: str = "auto"  # efficientnet-b0, efficientnet-small, or auto (by training-set size)
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -93,8 +100,11 @@ def prepare_run(run: Path, config: TrainConfig) -> bool:
     config_path = run / "config.json"
     if config_path.exists():
         previous = TrainConfig.from_dict(json.loads(config_path.read_text())).to_dict()
-        if previous != config.to_dict():
-            changed = sorted(k for k in previous if previous[k] != config.to_dict().get(k))
+        changed = sorted(k for k in previous if previous[k] != config.to_dict().get(k))
+        if changed == ["epochs"] and config.epochs > previous["epochs"]:
+            write_json(config_path, config.to_dict())  # more epochs: the run goes on
+            return True
+        if changed:
             raise DataError(
                 f"{run} was started with other options ({', '.join(changed)} differ); "
                 "rerun with the same options to resume, or choose another --out"
@@ -159,31 +169,6 @@ def augmentation_sources(config: TrainConfig, index) -> tuple[tf.Tensor | None, 
     return rooms, tf.constant(np.stack([n[:length] for n in noises]))
 
 
-class EpochLog(keras.callbacks.Callback):
-    """Keeps metrics.json and best.keras current after every epoch (both written atomically)."""
-
-    def __init__(self, run: Path, metrics: dict, write: bool):
-        super().__init__()
-        self.run, self.metrics, self.write = run, metrics, write
-        self.started = time.monotonic()
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.monotonic()
-
-    def on_epoch_end(self, epoch, logs=None):
-        entry = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self.started, 1)}
-        entry.update({k: float(v) for k, v in (logs or {}).items()})
-        history = [h for h in self.metrics["history"] if h["epoch"] <= epoch] + [entry]
-        self.metrics["history"] = history
-        best = self.metrics.get("best")
-        if best is None or entry["val_accuracy"] > best["val_accuracy"]:
-            self.metrics["best"] = {"epoch": epoch + 1, "val_accuracy": entry["val_accuracy"]}
-            if self.write:
-                save_model(self.model, self.run / "best.keras")
-        if self.write:
-            write_json(self.run / "metrics.json", self.metrics)
-
-
 def _spec_augment(config: TrainConfig) -> SpecAugment | None:
     """The training-only feature layer: masking and/or the formant warp, or None when both are off."""
     augment, spec = config.augment, config.spec
@@ -192,6 +177,11 @@ def _spec_augment(config: TrainConfig) -> SpecAugment | None:
     masks = 2 if augment.spec_augment else 0
     return SpecAugment(freq_masks=masks, time_masks=masks, warp=augment.warp,
                        min_freq=spec.min_freq, max_freq=spec.max_freq)  # fmt: skip
+
+
+def steps_per_epoch(training_clips: int, batch_size: int) -> int:
+    """One pass over the training split, but at least :data:`MIN_STEPS_PER_EPOCH` steps."""
+    return max(training_clips // batch_size, MIN_STEPS_PER_EPOCH)
 
 
 def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
@@ -229,7 +219,7 @@ def load_data(config: TrainConfig, log=print):
 
 
 def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print) -> dict:
-    """Train (or resume) a run; returns the final metrics.
+    """Train (or resume, or extend with more epochs) a run; returns the final metrics.
 
     ``verbose``: Keras' progress output; by default a bar on a terminal, a line per epoch in logs.
     """
@@ -242,28 +232,46 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     # Workers other than the chief train in step but keep their files to themselves.
     workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
     resuming = prepare_run(workdir, config)
-    if resuming and (run / "model.keras").exists():
+    previous = workdir / "metrics.json"
+    metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
+    done = len(metrics["history"])
+    if resuming and (run / "model.keras").exists() and done >= config.epochs:
         log(f"{run} is already trained; metrics in {run / 'metrics.json'}")
-        return json.loads((run / "metrics.json").read_text())
+        return metrics
 
     spec = config.spec
     index, splits = load_data(config, log)
     rooms, noise_bank = augmentation_sources(config, index)
     train_data = training_dataset(splits["train"], config, rooms, noise_bank)
-    steps = len(splits["train"].labels) // config.batch_size
+    clips = len(splits["train"].labels)
+    steps = steps_per_epoch(clips, config.batch_size)
+    classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
+    why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
+    log(
+        f"{classifier} ({why}), {steps} steps an epoch "
+        f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
+    )
 
     with strategy.scope():
         model = build_model(
             frontend=make_frontend(config.frontend, spec, config.gabor),
-            classifier=config.classifier,
+            classifier=classifier,
             labels=index.labels,
             spec_augment=_spec_augment(config),
         )
         model_frontend(model).trainable = not config.freeze_frontend
         _compile(model, config, steps)
+    initial_epoch = 0
+    if (run / "model.keras").exists() and not (workdir / "backup").exists():
+        # A finished run given more epochs: go on from its last epoch, on the same schedule step.
+        model.set_weights(load_model(run / "last.keras").get_weights())
+        model.optimizer.iterations.assign(done * steps)
+        initial_epoch = done
+        log(f"extending the finished run from epoch {done} to {config.epochs}")
+        (run / "model.keras").unlink()
 
-    previous = workdir / "metrics.json"
-    metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
+    metrics["classifier"] = classifier
+    metrics["steps_per_epoch"] = steps
     metrics["data"] = {
         "root": str(index.root),
         "labels": index.labels,
@@ -275,23 +283,24 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         },
         "unreadable": {s: len(v.problems) for s, v in splits.items()},
     }
-    epoch_log = EpochLog(workdir, metrics, write=chief)
     validation = evaluation_dataset(splits["validation"], config.batch_size)
-    if is_multi_worker(strategy):
-        fit_across_workers(
-            model, strategy, train_data, steps, config.epochs, validation, workdir, epoch_log, log
-        )
+    multi_worker = is_multi_worker(strategy)
+    # Across hosts every worker would have to re-estimate in step; there the moving averages stay.
+    bn_batches = None if multi_worker else iter(train_data)
+    epoch_log = EpochLog(workdir, metrics, chief, validation, bn_batches, log)
+    if multi_worker:
+        fit_across_workers(model, strategy, train_data, steps, config.epochs, workdir, epoch_log, log)
     else:
         callbacks = [
+            epoch_log,  # first: it fills in the validation metrics the others report
             keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
-            epoch_log,
             keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
         ]
         model.fit(
             train_data,
             epochs=config.epochs,
+            initial_epoch=initial_epoch,
             steps_per_epoch=steps,
-            validation_data=validation,
             callbacks=callbacks,
             shuffle=False,  # the tf.data pipeline shuffles
             verbose=verbose,
@@ -302,23 +311,29 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     return finish(run, config, splits, train_data, metrics, log)
 
 
+def predictions(model: keras.Model, split: LoadedSplit, batch_size: int) -> np.ndarray:
+    """The model's top class for every clip of a split."""
+    logits = model.predict(evaluation_dataset(split, batch_size), verbose=0)
+    return np.argmax(logits, axis=1)
+
+
 def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print) -> dict:
-    """best.keras -> BatchNorm statistics re-estimated -> model.keras, and final accuracies."""
+    """best.keras -> BatchNorm statistics re-estimated on more batches -> model.keras, final accuracies."""
     model = load_model(run / "best.keras")
-    model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
 
     def accuracy(split):
-        return float(model.evaluate(evaluation_dataset(splits[split], config.batch_size), verbose=0)[1])
+        return float(np.mean(predictions(model, splits[split], config.batch_size) == splits[split].labels))
 
     before = accuracy("validation")
-    batches = min(BN_REESTIMATION_BATCHES, len(splits["train"].labels) // config.batch_size)
+    batches = min(BN_REESTIMATION_BATCHES, metrics["steps_per_epoch"])
     reestimate_batchnorm(model, (w for w, _ in train_data.take(batches)))
     after = accuracy("validation")
     if after < before:  # keep whichever statistics serve the validation set better
         model = load_model(run / "best.keras")
-        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    best, last = metrics["best"]["epoch"], metrics["history"][-1]["epoch"]
     metrics["final"] = {
-        "best_epoch": metrics["best"]["epoch"],
+        "best_epoch": best,
+        "last_epoch": last,
         "validation_accuracy_before_bn_reestimation": before,
         "validation_accuracy": max(before, after),
         "bn_reestimated": after >= before,
@@ -328,6 +343,18 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
     }
     save_model(model, run / "model.keras")
     write_json(run / "metrics.json", metrics)
+    log(
+        f"kept epoch {best} of {last} (best validation accuracy; last.keras holds epoch {last}); "
+        f"BatchNorm statistics re-estimated on {batches} batches: validation {before:.4f} -> {after:.4f}"
+        + ("" if after >= before else ", so the epoch's own statistics were kept")
+    )
+    split = "test" if len(splits["test"].labels) else "validation"
+    warning = dominant_class_warning(
+        predictions(model, splits[split], config.batch_size), splits[split].labels,
+        metrics["data"]["labels"], f"the trained model on the {split} split",
+    )  # fmt: skip
+    if warning:
+        log(warning)
     held_out = (
         f", {config.held_out_engine} (held out) {metrics['final']['held_out_accuracy']:.4f}"
         if config.held_out_engine

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from leaf_edge.classifiers import efficientnet_b0
+from leaf_edge.classifiers import efficientnet
 from leaf_edge.config import AudioSpec
 from leaf_edge.model import (
     build_model,
@@ -51,7 +51,7 @@ def test_classifier_sees_a_one_channel_frames_by_filters_image(leaf_model):
 def test_imagenet_preprocessing_is_cut_off():
     import keras
 
-    body = efficientnet_b0((100, 40, 1))
+    body = efficientnet("efficientnet-b0", (100, 40, 1))
     kinds = {type(layer) for layer in body.layers}
     assert keras.layers.Rescaling not in kinds and keras.layers.Normalization not in kinds
     assert body.layers[1].name == "stem_conv_pad"

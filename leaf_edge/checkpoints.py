@@ -1,0 +1,91 @@
+"""Per-epoch bookkeeping: BatchNorm statistics re-estimated, validation, best and last models kept.
+
+Validation in inference mode reads BatchNorm's moving averages (momentum 0.99). On a small set an
+epoch is a few dozen steps, so those averages still hold mostly their initial values and every
+epoch validates at chance: "best validation accuracy" then picks the first epoch. Before each
+validation the moving statistics are therefore replaced by their exact average over a few
+training batches (:func:`leaf_edge.model.reestimate_batchnorm`), so that the model validated,
+and saved, is the one the weights describe.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from leaf_edge.atomic import write_json
+from leaf_edge.model import reestimate_batchnorm, save_model
+
+BN_BATCHES_PER_EPOCH = 10
+
+
+def validate(model: keras.Model, validation: tf.data.Dataset) -> dict:
+    """Validation loss and accuracy in inference mode."""
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    losses, correct, count = [], 0, 0
+    for waves, labels in validation:
+        logits = model(waves, training=False)
+        losses.append(np.asarray(loss_fn(labels, logits)))
+        correct += int(np.sum(np.argmax(logits, axis=1) == np.asarray(labels)))
+        count += len(labels)
+    return {"val_loss": float(np.mean(np.concatenate(losses))), "val_accuracy": correct / count}
+
+
+def better(entry: dict, best: dict | None) -> bool:
+    """Higher validation accuracy wins; at equal accuracy, the lower validation loss."""
+    if best is None:
+        return True
+    if entry["val_accuracy"] != best["val_accuracy"]:
+        return entry["val_accuracy"] > best["val_accuracy"]
+    return entry["val_loss"] < best.get("val_loss", np.inf)
+
+
+class EpochLog(keras.callbacks.Callback):
+    """After every epoch: BatchNorm re-estimated on ``bn_batches`` (an iterator of training
+    batches; None leaves the moving averages as they are), validation, then metrics.json,
+    best.keras (the best epoch so far) and last.keras written atomically, and one log line.
+
+    It fills ``val_loss``/``val_accuracy`` into the epoch's logs, so callbacks after it
+    (progress bar, TensorBoard) show them: give ``fit`` no validation data of its own.
+    """
+
+    def __init__(self, run: Path, metrics: dict, write: bool, validation, bn_batches=None, log=print):
+        super().__init__()
+        self.run, self.metrics, self.write, self.log = run, metrics, write, log
+        self.validation, self.bn_batches = validation, bn_batches
+        self.started = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        reestimated = 0
+        if self.bn_batches is not None:
+            reestimated = reestimate_batchnorm(
+                self.model, (next(self.bn_batches)[0] for _ in range(BN_BATCHES_PER_EPOCH))
+            )
+        logs.update(validate(self.model, self.validation))
+        entry = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self.started, 1)}
+        entry.update({k: float(v) for k, v in logs.items()})
+        entry["bn_reestimated_batches"] = reestimated
+        self.metrics["history"] = [h for h in self.metrics["history"] if h["epoch"] <= epoch] + [entry]
+        is_best = better(entry, self.metrics.get("best"))
+        if is_best:
+            self.metrics["best"] = {k: entry[k] for k in ("epoch", "val_accuracy", "val_loss")}
+        if self.write:
+            if is_best:
+                save_model(self.model, self.run / "best.keras")
+            save_model(self.model, self.run / "last.keras")
+            write_json(self.run / "metrics.json", self.metrics)
+        best = self.metrics["best"]
+        self.log(
+            f"epoch {epoch + 1}: validation accuracy {entry['val_accuracy']:.4f}"
+            + (f" (BatchNorm re-estimated on {reestimated} training batches)" if reestimated else "")
+            + (" - best so far, kept as best.keras" if is_best
+               else f" - best stays epoch {best['epoch']} ({best['val_accuracy']:.4f})")
+        )  # fmt: skip

@@ -1,0 +1,296 @@
+"""The built-in instrument set: NSynth's 11 instrument families rendered from General MIDI fonts.
+
+Each clip is one note or a chord of one General MIDI program (random pitch within the family's
+range, velocity, length, pan), rendered by fluidsynth from a sound font in Debian's main archive
+at 44.1 kHz stereo. Clips of the training fonts are split 80/10/10 into train, validation and
+test; every clip of the unseen font (TimGM6mb by default) is in the test split, so the test
+split measures both in-font accuracy and accuracy on a font no training clip came from
+(``evaluate`` reports accuracy per font from ``manifest.csv``'s ``engine`` column)::
+
+    OUT/bass/fluidr3-032-0007.flac ...   a folder per family
+    OUT/_background_noise_/*.wav         quiet noise files for augmentation and background
+    OUT/validation_list.txt, OUT/testing_list.txt
+    OUT/manifest.csv                     font, program, notes, velocity, split of every clip
+    OUT/dataset.json                     configuration, counts, dropped clips, licences
+
+The MuseScore General fonts are never used: they are kept for an independent check.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import mido
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from leaf_edge.data import noise
+from leaf_edge.data.words import BACKGROUND_NOISE
+
+SPLITS = ("train", "validation", "test")
+
+# NSynth's families -> General MIDI programs (0-based) and the MIDI note range they are played in.
+FAMILIES: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {
+    "bass": (tuple(range(32, 40)), (28, 55)),
+    "brass": (tuple(range(56, 64)), (40, 82)),
+    "flute": (tuple(range(72, 80)), (60, 96)),
+    "guitar": (tuple(range(24, 32)), (40, 84)),
+    "keyboard": (tuple(range(0, 8)), (28, 100)),
+    "mallet": (tuple(range(8, 16)), (60, 96)),
+    "organ": (tuple(range(16, 21)), (36, 90)),
+    "reed": ((21, 22, 23, *range(64, 72)), (45, 84)),
+    "string": ((*range(40, 47), *range(48, 52)), (40, 88)),
+    "synth_lead": (tuple(range(80, 88)), (48, 90)),
+    "vocal": ((52, 53, 54), (48, 79)),
+}
+
+
+@dataclass(frozen=True)
+class SoundFont:
+    name: str
+    package: str
+    file: str
+    licence: str
+
+
+SOUND_FONTS = {
+    font.name: font
+    for font in (
+        SoundFont("fluidr3", "fluid-soundfont-gm", "/usr/share/sounds/sf2/FluidR3_GM.sf2", "MIT"),
+        SoundFont("opl3", "opl3-soundfont", "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2", "GPL-3+"),
+        SoundFont("csound", "csound-soundfont", "/usr/share/sounds/sf2/sf_GMbank.sf2", "LGPL-2.1+"),
+        SoundFont("timgm6mb", "timgm6mb-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", "GPL-2"),
+    )
+}
+
+
+@dataclass(frozen=True)
+class InstrumentSetConfig:
+    """What to generate. The defaults make the set the shipped instrument models train on."""
+
+    clips_per_family: int = 60  # per sound font
+    seed: int = 0
+    train_fonts: tuple[str, ...] = ("fluidr3", "opl3", "csound")
+    unseen_fonts: tuple[str, ...] = ("timgm6mb",)
+    validation_share: float = 0.1
+    test_share: float = 0.1
+    sample_rate: int = 44100
+    clip_seconds: float = 2.0
+    chord_share: float = 0.25
+    background_seconds: float = 60.0
+
+
+@dataclass
+class Note:
+    pitches: tuple[int, ...]
+    velocity: int
+    start: float  # seconds into the clip
+    length: float  # seconds held
+    pan: int
+
+
+@dataclass
+class Clip:
+    path: str
+    label: str
+    engine: str  # the sound font (named "engine" like the keyword set's, for per-source reports)
+    program: int
+    pitches: str
+    velocity: int
+    seconds_held: float
+    split: str
+
+
+class FontMissing(RuntimeError):
+    """fluidsynth or a sound font is not installed."""
+
+
+def require_fonts(names) -> None:
+    """Fail with the packages to install when fluidsynth or a font is missing."""
+    unknown = [n for n in names if n not in SOUND_FONTS]
+    if unknown:
+        raise ValueError(f"unknown sound font(s) {', '.join(unknown)}; choose from {', '.join(SOUND_FONTS)}")
+    missing = [SOUND_FONTS[n].package for n in names if not Path(SOUND_FONTS[n].file).is_file()]
+    if shutil.which("fluidsynth") is None:
+        missing.insert(0, "fluidsynth")
+    if missing:
+        raise FontMissing(f"install the Debian package(s) {' '.join(missing)} (apt-get install ...)")
+
+
+def plan_notes(config: InstrumentSetConfig, rng: np.random.Generator, family: str) -> Note:
+    """One clip's notes: a single note or a chord, with random pitch, velocity, timing and pan."""
+    low, high = FAMILIES[family][1]
+    root = int(rng.integers(low, high + 1))
+    pitches = (root,)
+    if rng.random() < config.chord_share:
+        shape = [(0, 4, 7), (0, 3, 7), (0, 7), (0, 5), (0, 4, 7, 11)][rng.integers(5)]
+        pitches = tuple(p for p in (root + step for step in shape) if p <= 108)
+    start = float(rng.uniform(0.0, 0.25 * config.clip_seconds))
+    length = float(rng.uniform(0.2, 0.8) * (config.clip_seconds - start))
+    return Note(pitches, int(rng.integers(45, 128)), start, length, int(rng.integers(24, 104)))
+
+
+def _midi(program: int, notes: list[Note], slot: float) -> mido.MidiFile:
+    """One track: each note set in its own slot of ``slot`` seconds (120 bpm, 480 ticks a beat)."""
+    ticks_per_second = 960
+    midi = mido.MidiFile(ticks_per_beat=480)
+    events = []
+    for k, note in enumerate(notes):
+        on = round((k * slot + note.start) * ticks_per_second)
+        off = round((k * slot + note.start + note.length) * ticks_per_second)
+        events.append((on - 1, 0, mido.Message("control_change", control=10, value=note.pan)))
+        for pitch in note.pitches:
+            events.append((on, 1, mido.Message("note_on", note=pitch, velocity=note.velocity)))
+            events.append((off, 0, mido.Message("note_off", note=pitch, velocity=0)))
+    events.sort(key=lambda e: (e[0], e[1]))
+    track = mido.MidiTrack([mido.Message("program_change", program=program, time=0)])
+    now = 0
+    for tick, _, message in events:
+        track.append(message.copy(time=max(0, tick - now)))
+        now = max(now, tick)
+    end = round(len(notes) * slot * ticks_per_second)
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+    midi.tracks.append(track)
+    return midi
+
+
+def render_program(font: SoundFont, program: int, notes: list[Note], config: InstrumentSetConfig):
+    """Render the notes (one slot each, a second of tail between) -> [clips, samples, 2] float32."""
+    slot = config.clip_seconds + 1.0
+    with tempfile.TemporaryDirectory(prefix="leaf-edge-midi-") as tmp:
+        midi_path, wav_path = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
+        _midi(program, notes, slot).save(midi_path)
+        subprocess.run(
+            ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(config.sample_rate), "-O", "float",
+             "-F", str(wav_path), font.file, str(midi_path)],
+            check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+        audio, _ = sf.read(wav_path, dtype="float32", always_2d=True)
+    slot_samples = round(slot * config.sample_rate)
+    clip_samples = round(config.clip_seconds * config.sample_rate)
+    audio = np.pad(audio, ((0, max(0, len(notes) * slot_samples - len(audio))), (0, 0)))
+    return [audio[k * slot_samples : k * slot_samples + clip_samples] for k in range(len(notes))]
+
+
+def _jobs(config: InstrumentSetConfig) -> list[tuple[str, str, int, list[tuple[int, Note, str]]]]:
+    """(font, family, program, [(clip number, notes, split)]) for every program, from the seed."""
+    jobs = []
+    for f, font in enumerate(config.train_fonts + config.unseen_fonts):
+        unseen = font in config.unseen_fonts
+        for g, (family, (programs, _)) in enumerate(FAMILIES.items()):
+            rng = np.random.default_rng([config.seed, f, g])
+            order = rng.permutation(config.clips_per_family)
+            n_test = round(config.clips_per_family * config.test_share)
+            n_validation = round(config.clips_per_family * config.validation_share)
+            per_program: dict[int, list] = {p: [] for p in programs}
+            for k in range(config.clips_per_family):
+                position = int(order[k])
+                split = (
+                    "test" if unseen or position < n_test
+                    else "validation" if position < n_test + n_validation
+                    else "train"
+                )  # fmt: skip
+                per_program[programs[k % len(programs)]].append((k, plan_notes(config, rng, family), split))
+            jobs.extend((font, family, p, clips) for p, clips in per_program.items() if clips)
+    return jobs
+
+
+def _render_job(args) -> tuple[list[Clip], list[tuple[str, str]]]:
+    font_name, family, program, clips, config, out = args
+    waves = render_program(SOUND_FONTS[font_name], program, [n for _, n, _ in clips], config)
+    rng = np.random.default_rng([config.seed, 7, program, clips[0][0]])
+    kept, dropped = [], []
+    for (k, note, split), wave in zip(clips, waves, strict=True):
+        name = f"{family}/{font_name}-{program:03d}-{k:04d}.flac"
+        peak = float(np.abs(wave).max())
+        if peak < 1e-4:
+            dropped.append((name, "silent (the font has no sound for this program)"))
+            continue
+        level = 10 ** (rng.uniform(-20, -3) / 20)  # peak level -20..-3 dBFS: gain variety
+        sf.write(out / name, wave * (level / peak), config.sample_rate, subtype="PCM_16")
+        kept.append(Clip(name, family, font_name, program, " ".join(map(str, note.pitches)),
+                         note.velocity, round(note.length, 3), split))  # fmt: skip
+    return kept, dropped
+
+
+def generate_instruments(
+    out: str | os.PathLike, config: InstrumentSetConfig, workers: int | None = None, progress=True
+) -> dict:
+    """Generate the set into ``out`` (atomically: built beside it, then renamed)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} exists and is not empty")
+    if set(config.train_fonts) & set(config.unseen_fonts):
+        raise ValueError("a sound font cannot be both a training font and the unseen font")
+    require_fonts(config.train_fonts + config.unseen_fonts)
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    try:
+        summary = _generate(partial, config, workers, progress)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    if out.exists():
+        out.rmdir()
+    partial.rename(out)
+    return summary
+
+
+def _generate(out: Path, config: InstrumentSetConfig, workers: int | None, progress: bool) -> dict:
+    started = time.monotonic()
+    for family in FAMILIES:
+        (out / family).mkdir()
+    jobs = [(*job, config, out) for job in _jobs(config)]
+    clips, dropped = [], []
+    workers = workers or len(os.sched_getaffinity(0))
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        results = pool.imap_unordered(_render_job, jobs)
+        for kept, lost in tqdm(results, total=len(jobs), desc="programs", disable=not progress):
+            clips.extend(kept)
+            dropped.extend(lost)
+    _write_background(out, config)
+    clips.sort(key=lambda clip: clip.path)
+    with open(out / "manifest.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(Clip.__dataclass_fields__))
+        writer.writeheader()
+        writer.writerows(asdict(clip) for clip in clips)
+    for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
+        (out / name).write_text("".join(f"{c.path}\n" for c in clips if c.split == split))
+    fonts = config.train_fonts + config.unseen_fonts
+    summary = {
+        "task": "instruments",
+        "config": asdict(config),
+        "seconds_to_generate": round(time.monotonic() - started, 1),
+        "clips": {split: sum(c.split == split for c in clips) for split in SPLITS},
+        "labels": {family: sum(c.label == family for c in clips) for family in FAMILIES},
+        "fonts": {
+            name: {**asdict(SOUND_FONTS[name]), "clips": sum(c.engine == name for c in clips),
+                   "role": "unseen (test only)" if name in config.unseen_fonts else "train"}
+            for name in fonts
+        },  # fmt: skip
+        "dropped": {"total": len(dropped), "first": [list(d) for d in sorted(dropped)[:20]]},
+    }
+    (out / "dataset.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _write_background(out: Path, config: InstrumentSetConfig) -> None:
+    """Quiet noise files (five kinds) for noise augmentation and a background class."""
+    rng = np.random.default_rng([config.seed, 3])
+    folder = out / BACKGROUND_NOISE
+    folder.mkdir()
+    samples = int(config.background_seconds * config.sample_rate)
+    for kind in noise.NOISE_KINDS:
+        audio = 0.1 * noise.make_noise(kind, samples, config.sample_rate, rng)
+        sf.write(folder / f"{kind}.wav", audio, config.sample_rate, subtype="PCM_16")
