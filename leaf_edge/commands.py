@@ -152,12 +152,22 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
     metavar="ENGINE",
     help="Train without this engine's clips and report accuracy on them (unseen voices).",
 )
+@click.option("--split-by", type=click.Choice(["auto", "lists", "speaker", "file"]), default="auto",
+              show_default=True, help="auto: the split lists when present, else by speaker (name before "
+              "_nohash_); speaker and file splits are stratified by label.")  # fmt: skip
+@click.option("--validation-share", default=0.1, show_default=True)
+@click.option("--test-share", default=0.1, show_default=True, help="0 with --test.")
+@click.option("--test", "test_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="A separate folder (same labels) of test clips.")  # fmt: skip
+@click.option("--background", metavar="DIR|noise",
+              help="Add a _silence_ class cut from DIR's recordings, or from generated quiet noise.")
 @click.option("--freeze-frontend", is_flag=True, help="Keep the frontend at its mel-like initialisation.")
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
-          rooms, speed, gain, specaugment, eq, warp, babble, hold_out_engine, freeze_frontend,
+          rooms, speed, gain, specaugment, eq, warp, babble, hold_out_engine, split_by,
+          validation_share, test_share, test_dir, background, freeze_frontend,
           distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
@@ -203,6 +213,11 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         seed=seed,
         keywords=_csv(keywords),
         held_out_engine=hold_out_engine,
+        split_by=split_by,
+        validation_share=validation_share,
+        test_share=test_share,
+        test_data=str(test_dir.resolve()) if test_dir else None,
+        background=background if background in (None, "noise") else str(Path(background).resolve()),
         freeze_frontend=freeze_frontend,
         spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters,
                        min_freq=min_freq, max_freq=max_freq, window_ms=window_ms, stride_ms=stride_ms),

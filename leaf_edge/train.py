@@ -44,6 +44,7 @@ from leaf_edge.data.folders import (
     load_split,
     read_audio,
 )
+from leaf_edge.data.words import BACKGROUND_NOISE
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.frontends import make_frontend
 from leaf_edge.guards import dominant_class_warning
@@ -70,6 +71,11 @@ class TrainConfig:
     seed: int = 0
     keywords: tuple[str, ...] | None = None
     held_out_engine: str | None = None  # train without this engine's clips, test on them
+    split_by: str = "auto"  # lists, speaker, file (see leaf_edge.data.folders.index_folder)
+    validation_share: float = 0.1
+    test_share: float = 0.1
+    test_data: str | None = None  # a separate folder of test clips
+    background: str | None = None  # a folder of recordings, or "noise": a _silence_ class from it
     freeze_frontend: bool = False  # keep the frontend at its (mel-like) initialisation
     spec: AudioSpec = field(default_factory=AudioSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -91,7 +97,10 @@ class TrainConfig:
     def index(self, data: str | os.PathLike | None = None) -> DatasetIndex:
         """A data set (by default the run's) as this run sees it: its keywords, and the held-out
         engine's clips moved to their own split."""
-        index = index_folder(data or self.data, self.keywords)
+        index = index_folder(
+            data or self.data, self.keywords, self.split_by, self.validation_share, self.test_share,
+            self.test_data if data is None else None, self.background,
+        )  # fmt: skip
         return hold_out_engine(index, self.held_out_engine) if self.held_out_engine else index
 
 
@@ -153,7 +162,7 @@ def evaluation_dataset(split: LoadedSplit, batch_size: int) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((split.waves, split.labels)).batch(batch_size)
 
 
-def augmentation_sources(config: TrainConfig, index) -> tuple[tf.Tensor | None, tf.Tensor | None]:
+def augmentation_sources(config: TrainConfig, index, log=None) -> tuple[tf.Tensor | None, tf.Tensor | None]:
     """The recipe's room impulse responses and background-noise bank (None where off or absent)."""
     spec, augment = config.spec, config.augment
     rooms = None
@@ -164,6 +173,11 @@ def augmentation_sources(config: TrainConfig, index) -> tuple[tf.Tensor | None, 
     noises = [read_audio(path, spec.sample_rate) for path in index.background]
     noises = [n for n in noises if len(n) >= spec.clip_samples]
     if not noises:
+        if log:
+            log(
+                f"warning: noise augmentation is on but {index.root} has no {BACKGROUND_NOISE}/ files "
+                "at least a clip long (nor does --background give any): training goes on without noise"
+            )
         return rooms, None
     length = min(len(n) for n in noises)
     return rooms, tf.constant(np.stack([n[:length] for n in noises]))
@@ -241,7 +255,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
 
     spec = config.spec
     index, splits = load_data(config, log)
-    rooms, noise_bank = augmentation_sources(config, index)
+    rooms, noise_bank = augmentation_sources(config, index, log)
     train_data = training_dataset(splits["train"], config, rooms, noise_bank)
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)

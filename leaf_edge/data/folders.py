@@ -20,12 +20,14 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from leaf_edge.data import noise
 from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS, SILENCE, UNKNOWN
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
 SPLITS = ("train", "validation", "test")
 HELD_OUT = "held_out"  # the split of a held-out engine's clips (leave-one-engine-out)
 SILENCE_SHARE = 0.1  # Speech Commands' share of silence clips when it must be made from noise
+MIN_CLIP_SHARE = 0.1  # files shorter than this share of the clip are skipped, not padded
 
 
 class DataError(ValueError):
@@ -41,55 +43,106 @@ class DatasetIndex:
     files: dict[str, list[tuple[Path, int]]]  # split -> [(path, label index)]
     background: list[Path] = field(default_factory=list)
     silence_from_background: bool = False
+    generated_background: bool = False  # silence clips are generated quiet noise, not cut from files
 
 
 def _audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
 
 
-def speech_commands_split(relative: str, validation: float = 0.1, test: float = 0.1) -> str:
-    """Speech Commands' rule: a stable hash of the speaker part of the name picks the split."""
-    speaker = re.sub(r"_nohash_.*$", "", Path(relative).name)
-    share = int(hashlib.sha1(speaker.encode()).hexdigest(), 16) % 10000 / 10000
-    if share < validation:
-        return "validation"
-    if share < validation + test:
-        return "test"
-    return "train"
+def speaker_of(relative: str) -> str:
+    """Speech Commands' speaker: the file name before ``_nohash_`` (the whole name without one)."""
+    return re.sub(r"_nohash_.*$", "", Path(relative).name)
 
 
-def index_folder(root: str | Path, keywords: Sequence[str] | None = None) -> DatasetIndex:
+def _stable_hash(text: str) -> int:
+    return int(hashlib.sha1(text.encode()).hexdigest(), 16)
+
+
+def stratified_split(relatives: Sequence[str], group_of, validation: float, test: float) -> dict[str, str]:
+    """Splits for one label's clips: exact shares, whole groups (speakers, files) in one split.
+
+    Groups are taken in the order of a stable hash of their name: test first until its share is
+    full, then validation, the rest train. A share above zero gets at least one clip when the
+    label has three or more.
+    """
+    def target(share: float) -> int:
+        wanted = round(share * len(relatives))
+        return max(wanted, 1) if share > 0 and len(relatives) >= 3 else wanted
+
+    n_test, n_validation = target(test), target(validation)
+    groups: dict[str, list[str]] = {}
+    for relative in relatives:
+        groups.setdefault(group_of(relative), []).append(relative)
+    splits, count = {}, 0
+    for group in sorted(groups, key=_stable_hash):
+        split = "test" if count < n_test else "validation" if count < n_test + n_validation else "train"
+        splits.update(dict.fromkeys(groups[group], split))
+        count += len(groups[group])
+    return splits
+
+
+SPLIT_RULES = ("auto", "lists", "speaker", "file")
+
+
+def index_folder(
+    root: str | Path,
+    keywords: Sequence[str] | None = None,
+    split_by: str = "auto",
+    validation_share: float = 0.1,
+    test_share: float = 0.1,
+    test_folder: str | Path | None = None,
+    background: str | None = None,
+) -> DatasetIndex:
     """Index a data set folder.
 
     With ``keywords`` (or a Speech Commands layout holding all ten of its keywords), the
     labels are the keywords plus ``_silence_`` and ``_unknown_``: every other word folder is
     unknown, and silence comes from a ``_silence_`` folder or, failing that, from
-    ``_background_noise_``. Otherwise every folder is a label. Splits come from
-    ``validation_list.txt``/``testing_list.txt`` when present, else from the speaker hash.
+    ``_background_noise_``. Otherwise every folder is a label, and ``background`` (a folder of
+    recordings, or ``noise`` for generated quiet noise) adds a ``_silence_`` class cut from it.
+
+    ``split_by``: ``lists`` (``validation_list.txt``/``testing_list.txt``), ``speaker``
+    (Speech Commands' speaker part of the name) or ``file``, the last two stratified by label at
+    ``validation_share``/``test_share``; ``auto`` takes the lists when both exist, else speaker.
+    ``test_folder``: a separate folder (same labels) whose every clip is a test clip; the
+    data set's own clips then go to train and validation only.
     """
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root} is not a folder")
+    if split_by not in SPLIT_RULES:
+        raise DataError(f"--split-by {split_by!r}: choose one of {', '.join(SPLIT_RULES)}")
+    if not (0 <= validation_share < 1 and 0 <= test_share < 1 and validation_share + test_share < 1):
+        raise DataError("--validation-share and --test-share must be in [0, 1) and leave some training clips")
     folders = {p.name: _audio_files(p) for p in sorted(root.iterdir()) if p.is_dir()}
-    background = folders.pop(BACKGROUND_NOISE, [])
+    noise_files = folders.pop(BACKGROUND_NOISE, [])
     folders = {name: files for name, files in folders.items() if files}
     if not folders:
         raise DataError(f"{root} has no label folders with .wav or .flac files")
     has_lists = (root / "validation_list.txt").exists() and (root / "testing_list.txt").exists()
+    if split_by == "lists" and not has_lists:
+        raise DataError(f"--split-by lists: {root} needs validation_list.txt and testing_list.txt")
     if keywords is None and has_lists and set(KEYWORDS) <= set(folders):
         keywords = KEYWORDS
+    generated_background = background == "noise"
+    if background not in (None, "noise"):
+        background_dir = Path(background)
+        if not background_dir.is_dir() or not _audio_files(background_dir):
+            raise DataError(f"--background {background}: not a folder of .wav or .flac recordings")
+        noise_files = _audio_files(background_dir)
     if keywords:
         missing = [k for k in keywords if k not in folders]
         if missing:
             raise DataError(f"no folder for keyword(s) {', '.join(missing)} in {root}")
-        silence_from_background = SILENCE not in folders and bool(background)
+        silence_from_background = SILENCE not in folders and (bool(noise_files) or generated_background)
         has_silence = SILENCE in folders or silence_from_background
         labels = [*keywords, *([SILENCE] if has_silence else []), UNKNOWN]
         if len(folders) == len(keywords) + (SILENCE in folders):
             labels.remove(UNKNOWN)  # no other words to call unknown
     else:
-        silence_from_background = False
-        labels = sorted(folders)
+        silence_from_background = background is not None and SILENCE not in folders
+        labels = sorted(folders) + ([SILENCE] if silence_from_background else [])
     if len(labels) < 2:
         raise DataError(f"{root} has only one label ({labels[0]}); a classifier needs at least two")
 
@@ -100,18 +153,46 @@ def index_folder(root: str | Path, keywords: Sequence[str] | None = None) -> Dat
             return labels.index(folder)
         return labels.index(UNKNOWN)
 
-    listed = {}
-    if has_lists:
+    use_lists = split_by == "lists" or (split_by == "auto" and has_lists)
+    if test_folder is not None:
+        test_share = 0.0
+    files: dict[str, list[tuple[Path, int]]] = {split: [] for split in SPLITS}
+    if use_lists:
+        listed = {}
         for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
             for line in (root / name).read_text().split():
                 listed[line.strip()] = split
-    files: dict[str, list[tuple[Path, int]]] = {split: [] for split in SPLITS}
-    for folder, paths in folders.items():
-        for path in paths:
-            relative = manifest_key(path)
-            split = listed.get(relative, "train") if has_lists else speech_commands_split(relative)
-            files[split].append((path, label_of(folder)))
-    return DatasetIndex(root, labels, files, background, silence_from_background)
+        for folder, paths in folders.items():
+            for path in paths:
+                files[listed.get(manifest_key(path), "train")].append((path, label_of(folder)))
+    else:
+        group_of = speaker_of if split_by in ("auto", "speaker") else (lambda relative: relative)
+        for folder, paths in folders.items():
+            keyed = {manifest_key(path): path for path in paths}
+            chosen = stratified_split(list(keyed), group_of, validation_share, test_share)
+            for relative, split in chosen.items():
+                files[split].append((keyed[relative], label_of(folder)))
+    if test_folder is not None:
+        files["test"] = _test_folder_files(Path(test_folder), labels, label_of)
+    return DatasetIndex(root, labels, files, noise_files, silence_from_background, generated_background)
+
+
+def _test_folder_files(folder: Path, labels: list[str], label_of) -> list[tuple[Path, int]]:
+    """Every clip of a separate test folder, labelled like the training folders."""
+    if not folder.is_dir():
+        raise DataError(f"--test {folder} is not a folder")
+    found = {p.name: _audio_files(p) for p in sorted(folder.iterdir()) if p.is_dir()}
+    found = {name: paths for name, paths in found.items() if paths and name != BACKGROUND_NOISE}
+    if not found:
+        raise DataError(f"--test {folder} has no label folders with .wav or .flac files")
+    files = []
+    for name, paths in found.items():
+        try:
+            label = label_of(name)
+        except ValueError:
+            raise DataError(f"--test {folder} has a label {name!r} that the training data lacks") from None
+        files.extend((path, label) for path in paths)
+    return files
 
 
 def manifest_key(path: Path) -> str:
@@ -199,7 +280,10 @@ def load_split(
     def load(item):
         path, label = item
         try:
-            return fit_length(read_audio(path, sample_rate), clip_samples), label, None
+            audio = read_audio(path, sample_rate)
+            if len(audio) < MIN_CLIP_SHARE * clip_samples:
+                raise AudioError(f"{len(audio) / sample_rate:.3f} s: shorter than a tenth of the clip")
+            return fit_length(audio, clip_samples), label, None
         except AudioError as error:
             return None, label, (path, str(error))
 
@@ -224,13 +308,16 @@ def load_split(
 
 
 def _silence_from_background(index, sample_rate, clip_samples, n_speech, split, seed):
+    rng = np.random.default_rng([seed, SPLITS.index(split)])
+    count = int(round(n_speech * SILENCE_SHARE))
+    if index.generated_background:
+        return [noise.silence_clip(clip_samples, sample_rate, rng)[0] for _ in range(count)]
     noises = [read_audio(path, sample_rate) for path in index.background]
     noises = [n for n in noises if len(n) >= clip_samples]
     if not noises:
         return []
-    rng = np.random.default_rng([seed, SPLITS.index(split)])
     clips = []
-    for _ in range(int(round(n_speech * SILENCE_SHARE))):
+    for _ in range(count):
         noise = noises[rng.integers(len(noises))]
         start = rng.integers(len(noise) - clip_samples + 1)
         clips.append(noise[start : start + clip_samples] * rng.uniform(0, 1))
