@@ -128,9 +128,6 @@ def convert(
             f"{report['clips']} clips; top-1 agreement {report['top1_agreement']:.4f}; "
             f"max score difference {report['max_score_difference']:.2e}"
         )
-        lost = report["accuracy_keras"] - report["accuracy_tflite"]
-        if lost > 0.005:
-            click.echo(f"warning: {quantize} loses {100 * lost:.1f} accuracy points here; int8 keeps them")
     if "calibration" in report:
         chosen = report["calibration"]
         click.echo(
@@ -152,5 +149,7 @@ def convert(
             )
         click.echo(line)
     click.echo("ops: " + ", ".join(f"{name} x{count}" for name, count in report["ops"].items()))
+    for warning in report["warnings"]:
+        click.echo(warning)
     if isinstance(report["float_ops"], list):
         click.echo("left in float: " + (", ".join(report["float_ops"]) or "none"))

@@ -14,7 +14,7 @@ from converter.export import CALIBRATED_MODES, convert, convert_saved, saved_mod
 from converter.fold import inference_model
 from converter.metadata import DETECTION_DEFAULTS, attach, leaf_edge_entry
 from converter.streaming import convert_streaming
-from converter.verify import scores, verify, verify_streaming
+from converter.verify import conversion_warnings, scores, verify, verify_streaming
 from device.metadata import STREAM_FILE, read_leaf_edge_metadata
 from leaf_edge.atomic import atomic_path
 from leaf_edge.data.augment import augment_batch
@@ -27,7 +27,7 @@ from leaf_edge.data.folders import (
     read_audio,
 )
 from leaf_edge.frontends.leaf import Leaf
-from leaf_edge.model import model_frontend
+from leaf_edge.model import model_frontend, model_labels
 from leaf_edge.runs import load_run
 from leaf_edge.train import augmentation_sources
 
@@ -169,9 +169,10 @@ def convert_run(
     keras_scores = (
         keras.ops.softmax(model.predict(waves, batch_size=64, verbose=0)).numpy() if len(waves) else None
     )
-    report = {"mode": mode, "io": io_type, **verify(tflite, keras_scores, waves, labels)}
+    report = {"mode": mode, "io": io_type, **verify(tflite, keras_scores, waves, labels, model_labels(model))}
     if chosen is not None:
         report["calibration"] = chosen
+    report["warnings"] = conversion_warnings(report)
     if is_leaf:
         report["gabor"] = gabor or model_frontend(model).gabor_mode
     extra = {}

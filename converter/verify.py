@@ -13,6 +13,7 @@ from device.bench import median_ms
 from device.ops import op_summary, read_ops
 from device.runtime import ModelRunner, xnnpack_coverage
 from device.streaming import StreamRunner, paused_recording
+from leaf_edge.guards import dominant_class_warning
 
 BOOKKEEPING_OPS = {"QUANTIZE", "DEQUANTIZE"}
 
@@ -29,8 +30,9 @@ def latency_ms(model: bytes, clip_samples: int, threads: int = 1, repeats: int =
     return median_ms(lambda: runner.invoke(silence), repeats)
 
 
-def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np.ndarray) -> dict:
-    """The verification report of a converted model on labelled clips."""
+def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np.ndarray, names=()) -> dict:
+    """The verification report of a converted model on labelled clips (``names``: the labels' names,
+    for the warning about a model that predicts one class for most clips)."""
     ops = read_ops(model)
     quantized = any(op.output_type in ("INT8", "INT16") for op in ops)
     report = {
@@ -53,9 +55,39 @@ def verify(model: bytes, keras_scores: np.ndarray, waves: np.ndarray, labels: np
                 "accuracy_keras": float(np.mean(keras_scores.argmax(1) == labels)),
                 "top1_agreement": float(np.mean(tflite_scores.argmax(1) == keras_scores.argmax(1))),
                 "max_score_difference": float(np.abs(tflite_scores - keras_scores).max()),
+                "collapse_warning": dominant_class_warning(
+                    tflite_scores.argmax(1), labels, list(names), "the converted model"
+                ),
             }
         )
     return report
+
+
+MAX_POINTS_LOST = 1.0  # a quantized file losing more accuracy than this is worth a warning
+MIN_CALIBRATION_AGREEMENT = 0.95
+
+
+def conversion_warnings(report: dict) -> list[str]:
+    """What a user should know about a conversion report, each with what to do about it."""
+    warnings = []
+    if report.get("collapse_warning"):
+        warnings.append(report["collapse_warning"])
+    if "accuracy_tflite" in report:
+        lost = 100 * (report["accuracy_keras"] - report["accuracy_tflite"])
+        if lost > MAX_POINTS_LOST:
+            warnings.append(
+                f"warning: {report['mode']} loses {lost:.1f} accuracy points on the test clips "
+                f"({100 * report['accuracy_keras']:.1f} % float, {100 * report['accuracy_tflite']:.1f} % "
+                f"{report['mode']}); try --quantize int16x8 or none, or more --calibration-draws"
+            )
+    agreement = report.get("calibration", {}).get("agreement")
+    if agreement and max(agreement) < MIN_CALIBRATION_AGREEMENT:
+        warnings.append(
+            f"warning: the calibration draws agree with the float model on {min(agreement):.0%}-"
+            f"{max(agreement):.0%} of validation clips (ranges drawn from few clips vary): try more "
+            "--calibration-draws, a --calibration folder of typical audio, or --quantize int16x8"
+        )
+    return warnings
 
 
 def verify_streaming(

@@ -121,17 +121,18 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 )
 @click.option(
     "--classifier",
-    type=click.Choice(["auto", "efficientnet-b0", "efficientnet-small"]),
+    type=click.Choice(["auto", "efficientnet-b0", "efficientnet-small", "cnn-small"]),
     default="auto",
     show_default=True,
-    help="auto: efficientnet-small (half width and depth) below 2000 training clips, else b0.",
+    help="auto: cnn-small (a plain 4-block CNN) below 2000 training clips, else efficientnet-b0.",
 )
 @click.option("--epochs", default=30, show_default=True)
 @click.option("--batch-size", default=32, show_default=True)
 @click.option("--lr", "learning_rate", default=1e-3, show_default=True)
 @click.option("--seed", default=0, show_default=True)
 @click.option("--keywords", help="Comma-separated keywords; other words become _unknown_.")
-@click.option("--clip-seconds", default=1.0, show_default=True)
+@click.option("--clip-seconds", type=float,
+              help="Clip length; default: the median length of DATA's files (0.5-10 s).")  # fmt: skip
 @click.option("--sample-rate", default=16000, show_default=True)
 @click.option("--n-filters", default=40, show_default=True)
 @click.option("--min-freq", default=60.0, show_default=True, help="Lowest filter centre (Hz).")
@@ -147,6 +148,8 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")
 @click.option("--warp/--no-warp", default=False, help="Random formant warp, +-15%; off by default.")
 @click.option("--babble/--no-babble", default=False, help="Other talkers behind half the clips; off.")
+@click.option("--mixup", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Blend pairs of clips and their labels, Beta(a, a) weights; 0: off.")  # fmt: skip
 @click.option(
     "--hold-out-engine",
     metavar="ENGINE",
@@ -166,7 +169,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
-          rooms, speed, gain, specaugment, eq, warp, babble, hold_out_engine, split_by,
+          rooms, speed, gain, specaugment, eq, warp, babble, mixup, hold_out_engine, split_by,
           validation_share, test_share, test_dir, background, freeze_frontend,
           distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
@@ -181,6 +184,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
     """
     from leaf_edge.config import AudioSpec
     from leaf_edge.data.augment import AugmentConfig
+    from leaf_edge.data.folders import typical_clip_seconds
     from leaf_edge.train import TrainConfig
     from leaf_edge.train import train as run_training
 
@@ -201,6 +205,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             eq_prob=0.5 if eq else 0.0,
             warp=0.15 if warp else 0.0,
             babble_prob=0.5 if babble else 0.0,
+            mixup=mixup,
         )
     config = TrainConfig(
         data=str(data_dir.resolve()),
@@ -219,7 +224,8 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         test_data=str(test_dir.resolve()) if test_dir else None,
         background=background if background in (None, "noise") else str(Path(background).resolve()),
         freeze_frontend=freeze_frontend,
-        spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds, n_filters=n_filters,
+        spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds or typical_clip_seconds(data_dir),
+                       n_filters=n_filters,
                        min_freq=min_freq, max_freq=max_freq, window_ms=window_ms, stride_ms=stride_ms),
         augment=aug,
         distribute=distribute,
@@ -234,17 +240,18 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 @click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
 @click.option(
     "--split",
-    type=click.Choice(["train", "validation", "test", "held_out"]),
+    type=click.Choice(["train", "validation", "test", "held_out", "all"]),
     default="test",
     show_default=True,
-    help="held_out: the clips of the engine the run was trained without (--hold-out-engine).",
+    help="held_out: the clips of the engine the run was trained without (--hold-out-engine); "
+    "all: every clip of DATA (e.g. a folder the run never saw).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
 def evaluate(run: Path, data_dir: Path, split: str, as_json: bool) -> None:
     """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA.
 
-    Writes RUN/eval-SPLIT/: confusion.png, filters.png (learned Gabor filters against their mel
+    Writes RUN/eval-DATA-SPLIT/: confusion.png, filters.png (learned Gabor filters against their mel
     initialisation) and spectrograms.png (LEAF vs mel on one example).
 
     \b

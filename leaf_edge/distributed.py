@@ -36,7 +36,7 @@ def fit_across_workers(model, strategy, train_data, steps, epochs, workdir: Path
         model.load_weights(weights)
         start = json.loads(state.read_text())["epoch"]
         log(f"resuming after epoch {start}")
-    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+    loss_fn = keras.losses.CategoricalCrossentropy(from_logits=True, reduction=None)  # one-hot targets
     global_batch = train_data.element_spec[0].shape[0]
     iterator = iter(strategy.experimental_distribute_dataset(train_data))
 
@@ -49,7 +49,7 @@ def fit_across_workers(model, strategy, train_data, steps, epochs, workdir: Path
             gradients = tape.gradient(loss, model.trainable_variables)
             model.optimizer.apply(gradients, model.trainable_variables)
             correct = tf.reduce_sum(
-                tf.cast(tf.argmax(logits, axis=1, output_type=tf.int32) == labels, tf.float32)
+                tf.cast(tf.argmax(logits, axis=1) == tf.argmax(labels, axis=1), tf.float32)
             )
             return loss, correct
 

@@ -17,6 +17,7 @@ from leaf_edge.data.folders import DataError, clip_engines, load_split, manifest
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
+from leaf_edge.guards import dominant_class_warning  # noqa: E402
 from leaf_edge.model import model_frontend, model_labels  # noqa: E402
 from leaf_edge.runs import load_run  # noqa: E402
 
@@ -143,7 +144,8 @@ def plot_spectrograms(frontend, wave: np.ndarray, title: str, path: Path) -> Non
 
 
 def evaluate_run(run: Path, data: Path, split: str = "test") -> dict:
-    """Score a run on a split of a data set and write its pictures to RUN/eval-SPLIT/."""
+    """Score a run on a split (or ``all``) of a data set; pictures go to RUN/eval-DATA-SPLIT/,
+    one folder per data set and split, so evaluating another folder keeps the run's own."""
     run = Path(run)
     model, config = load_run(run)
     labels = model_labels(model)
@@ -151,15 +153,20 @@ def evaluate_run(run: Path, data: Path, split: str = "test") -> dict:
     if index.labels != labels:
         raise DataError(f"{data} has labels {index.labels}, the model was trained on {labels}")
     spec = config.spec
+    if split == "all":
+        index.files = {"all": [f for files in index.files.values() for f in files]}
+    elif split not in index.files:
+        raise DataError(f"{data} has no {split} split")
     loaded = load_split(index, split, spec.sample_rate, spec.clip_samples, config.seed)
     if not len(loaded.labels):
         raise DataError(f"{data} has no readable clips in its {split} split")
     scores = model.predict(loaded.waves, batch_size=64, verbose=0)
     report = {"run": str(run), "data": str(data), "split": split}
     report.update(classification_report(labels, loaded.labels, scores.argmax(axis=1)))
+    report["warning"] = dominant_class_warning(scores.argmax(axis=1), loaded.labels, labels, "the model")
     report["by_engine"] = accuracy_by_engine(Path(data), loaded.paths, loaded.labels, scores.argmax(axis=1))
     report["unreadable"] = len(loaded.problems)
-    out = run / f"eval-{split}"
+    out = run / f"eval-{Path(data).resolve().name}-{split}"
     out.mkdir(exist_ok=True)
     plot_confusion(labels, report["confusion"], out / "confusion.png")
     files = {"confusion": str(out / "confusion.png")}
@@ -198,4 +205,6 @@ def format_report(report: dict) -> str:
             )
         )
     lines += [f"{name}: {path}" for name, path in report["files"].items()]
+    if report.get("warning"):
+        lines.append(report["warning"])
     return "\n".join(lines)

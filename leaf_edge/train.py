@@ -33,7 +33,7 @@ from leaf_edge.atomic import write_json
 from leaf_edge.checkpoints import EpochLog
 from leaf_edge.classifiers import auto_classifier
 from leaf_edge.config import AudioSpec
-from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms
+from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms, mixup
 from leaf_edge.data.folders import (
     HELD_OUT,
     DataError,
@@ -99,7 +99,8 @@ class TrainConfig:
         engine's clips moved to their own split."""
         index = index_folder(
             data or self.data, self.keywords, self.split_by, self.validation_share, self.test_share,
-            self.test_data if data is None else None, self.background,
+            self.test_data if data is None or Path(data).resolve() == Path(self.data) else None,
+            self.background,
         )  # fmt: skip
         return hold_out_engine(index, self.held_out_engine) if self.held_out_engine else index
 
@@ -144,14 +145,21 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
-def training_dataset(split: LoadedSplit, config: TrainConfig, rooms, noise_bank) -> tf.data.Dataset:
-    """Shuffled, batched, augmented on the fly; repeats forever (steps per epoch are fixed)."""
+def training_dataset(
+    split: LoadedSplit, config: TrainConfig, rooms, noise_bank, n_labels: int
+) -> tf.data.Dataset:
+    """Shuffled, batched, augmented on the fly, with one-hot targets (blended by mixup where it
+    is on); repeats forever (steps per epoch are fixed)."""
     dataset = tf.data.Dataset.from_tensor_slices((split.waves, split.labels))
     dataset = dataset.shuffle(len(split.labels), seed=config.seed, reshuffle_each_iteration=True)
     dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
 
     def augment(waves, labels):
-        return augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank), labels
+        waves = augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank)
+        targets = tf.one_hot(labels, n_labels)
+        if config.augment.mixup:
+            waves, targets = mixup(waves, targets, config.augment.mixup)
+        return waves, targets
 
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -207,8 +215,8 @@ def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> N
     )
     model.compile(
         optimizer=keras.optimizers.Adam(schedule),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True),  # one-hot (or mixed) targets
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
     )
 
 
@@ -256,7 +264,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     spec = config.spec
     index, splits = load_data(config, log)
     rooms, noise_bank = augmentation_sources(config, index, log)
-    train_data = training_dataset(splits["train"], config, rooms, noise_bank)
+    train_data = training_dataset(splits["train"], config, rooms, noise_bank, len(index.labels))
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)
     classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 from click.testing import CliRunner
@@ -56,3 +58,19 @@ def test_not_a_run_and_unfinished_runs_are_clear_errors(tmp_path, tiny_keywords)
     (tmp_path / "config.json").write_text("{}")
     result = runner.invoke(main, ["evaluate", str(tmp_path), str(tiny_keywords)])
     assert result.exit_code == 1 and "has not finished training" in result.output
+
+
+def test_another_folder_is_scored_whole_with_its_pictures_kept_apart(tiny_run, tiny_keywords, tmp_path):
+    """``--split all`` scores every clip of a folder; each data set and split has its own pictures."""
+    other = tmp_path / "other"
+    shutil.copytree(tiny_keywords, other)
+    own = CliRunner().invoke(main, ["evaluate", str(tiny_run), str(tiny_keywords), "--json"])
+    result = CliRunner().invoke(main, ["evaluate", str(tiny_run), str(other), "--split", "all", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    clips = sum(1 for p in other.rglob("*.wav") if p.parent.name != "_background_noise_")
+    assert report["split"] == "all" and report["examples"] == clips
+    own_files = json.loads(own.output)["files"]
+    assert Path(report["files"]["confusion"]).parent.name == "eval-other-all"
+    assert Path(own_files["confusion"]).parent.name == "eval-keywords-test"
+    assert Path(own_files["confusion"]).is_file() and Path(report["files"]["confusion"]).is_file()

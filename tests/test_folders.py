@@ -13,7 +13,9 @@ from leaf_edge.data.folders import (
     index_folder,
     load_split,
     read_audio,
-    speech_commands_split,
+    speaker_of,
+    stratified_split,
+    typical_clip_seconds,
 )
 
 
@@ -99,13 +101,67 @@ def test_folder_per_label_tree_with_unreadable_files_reported(tmp_path):
     assert all(v.waves.shape[1:] == (16000,) for v in loaded.values())
 
 
-def test_hash_split_keeps_a_speaker_in_one_split():
-    names = [f"dog/abc{i}_nohash_{k}.wav" for i in range(50) for k in range(3)]
+def test_speaker_split_keeps_a_speaker_in_one_split_with_exact_shares():
+    names = [f"dog/abc{i}_nohash_{k}.wav" for i in range(50) for k in range(2)]
+    splits = stratified_split(names, speaker_of, 0.1, 0.2)
     by_speaker = {}
-    for name in names:
-        by_speaker.setdefault(name.split("_nohash_")[0], set()).add(speech_commands_split(name))
+    for name, split in splits.items():
+        by_speaker.setdefault(speaker_of(name), set()).add(split)
     assert all(len(s) == 1 for s in by_speaker.values())
-    assert {speech_commands_split(n) for n in names} == {"train", "validation", "test"}
+    counts = {s: list(splits.values()).count(s) for s in ("train", "validation", "test")}
+    assert counts == {"train": 70, "validation": 10, "test": 20}
+
+
+def test_file_split_is_stratified_by_label(tmp_path):
+    """Each label gets its share of validation and test clips (a per-file hash gave one label 3)."""
+    for label, count in (("a", 40), ("b", 12), ("c", 5)):
+        (tmp_path / label).mkdir()
+        for i in range(count):
+            sf.write(tmp_path / label / f"{label}{i}.wav", tone(300, 16000, 0.5), 16000)
+    index = index_folder(tmp_path, split_by="file", validation_share=0.25, test_share=0.25)
+    per_label = {
+        split: [sum(1 for _, y in files if y == k) for k in range(3)] for split, files in index.files.items()
+    }
+    assert per_label["test"] == [10, 3, 1] and per_label["validation"] == [10, 3, 1]
+    again = index_folder(tmp_path, split_by="file", validation_share=0.25, test_share=0.25)
+    assert again.files == index.files  # stable
+
+
+def test_a_separate_test_folder_holds_the_test_split(tmp_path):
+    make_tree(tmp_path / "data", ["low", "high"])
+    make_tree(tmp_path / "other", ["high"])
+    index = index_folder(tmp_path / "data", test_folder=tmp_path / "other")
+    assert {p.parent.parent.name for p, _ in index.files["test"]} == {"other"}
+    assert all(y == index.labels.index("high") for _, y in index.files["test"])
+    assert sum(map(len, index.files.values())) == 2 * 6 + 6
+    make_tree(tmp_path / "odd", ["middle"])
+    with pytest.raises(DataError, match="label 'middle' that the training data lacks"):
+        index_folder(tmp_path / "data", test_folder=tmp_path / "odd")
+
+
+def test_background_adds_a_silence_class_from_noise_or_recordings(tmp_path):
+    make_tree(tmp_path / "data", ["low", "high"])
+    generated = index_folder(tmp_path / "data", background="noise")
+    assert generated.labels == ["high", "low", "_silence_"]
+    loaded = load_split(generated, "train", 16000, 16000)
+    silence = loaded.waves[loaded.labels == 2]
+    assert len(silence) >= 1 and np.abs(silence).max() < 0.5
+    (tmp_path / "room").mkdir()
+    sf.write(tmp_path / "room" / "hum.wav", 0.01 * tone(50, 16000, 3.0), 16000)
+    recorded = index_folder(tmp_path / "data", background=str(tmp_path / "room"))
+    assert recorded.labels[-1] == "_silence_" and recorded.background == [tmp_path / "room" / "hum.wav"]
+    assert index_folder(tmp_path / "data").labels == ["high", "low"]
+    with pytest.raises(DataError, match="--background"):
+        index_folder(tmp_path / "data", background=str(tmp_path / "nowhere"))
+
+
+def test_files_far_shorter_than_the_clip_are_skipped_and_reported(tmp_path):
+    make_tree(tmp_path, ["low", "high"])
+    sf.write(tmp_path / "low" / "blip_nohash_0.wav", tone(300, 16000, 0.005), 16000)
+    index = index_folder(tmp_path, split_by="file", validation_share=0, test_share=0)
+    loaded = load_split(index, "train", 16000, 16000)
+    assert len(loaded.labels) == 12
+    assert "blip_nohash_0.wav" in loaded.report() and "shorter than a tenth of the clip" in loaded.report()
 
 
 def test_keywords_fold_other_words_into_unknown_and_make_silence(tmp_path):
@@ -142,3 +198,13 @@ def test_missing_keyword_folder(tmp_path):
     make_tree(tmp_path, ["yes", "cat"])
     with pytest.raises(DataError, match="no folder for keyword"):
         index_folder(tmp_path, keywords=["yes", "no"])
+
+
+def test_the_typical_clip_length_is_the_median_file_length(tmp_path):
+    for label, seconds in (("a", 2.0), ("b", 2.04), ("c", 3.0)):
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            sf.write(tmp_path / label / f"{i}.wav", tone(300, 8000, seconds), 8000)
+    assert typical_clip_seconds(tmp_path) == 2.0
+    with pytest.raises(DataError, match="is not a folder"):
+        typical_clip_seconds(tmp_path / "nope")

@@ -161,3 +161,33 @@ def test_a_saved_model_loads_in_a_fresh_process(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert str(LABELS) in result.stdout
+
+
+def test_the_filterbank_reaches_near_nyquist_at_any_rate():
+    assert AudioSpec().max_freq == 7800.0  # LEAF's default at 16 kHz
+    assert AudioSpec(sample_rate=44100).max_freq == 0.975 * 22050
+    assert AudioSpec(sample_rate=8000).max_freq == 3900.0
+    assert AudioSpec(sample_rate=44100, max_freq=16000).max_freq == 16000
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"sample_rate": 8000, "max_freq": 7800}, "--max-freq"),
+        ({"min_freq": 5000, "max_freq": 4000}, "--min-freq"),
+        ({"clip_seconds": 12}, "--clip-seconds 12 is over the 10 s limit"),
+        ({"clip_seconds": 10, "stride_ms": 5}, "raise --stride-ms"),
+        ({"window_ms": 5, "stride_ms": 10}, "--window-ms"),
+    ],
+)
+def test_bad_audio_specs_name_the_options_to_change(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        AudioSpec(**kwargs)
+
+
+def test_the_small_classifier_is_efficientnet_at_half_width_and_depth():
+    small = efficientnet("efficientnet-small", (200, 40, 1))
+    b0 = efficientnet("efficientnet-b0", (200, 40, 1))
+    assert small.output_shape == (None, 640) and b0.output_shape == (None, 1280)
+    assert small.count_params() < b0.count_params() / 4
+    assert any(isinstance(layer, __import__("keras").layers.Dropout) for layer in small.layers)

@@ -35,10 +35,24 @@ class AugmentConfig:
     warp: float = 0.0  # formant warp on features, within 1 +- warp (SpecAugment); off by default
     babble_prob: float = 0.0  # other talkers (clips of the batch) behind the clip; off by default
     babble_snr_db: tuple[float, float] = (3.0, 20.0)
+    mixup: float = 0.0  # Beta(mixup, mixup) blend of two clips and their labels; 0: off
 
     @classmethod
     def off(cls) -> AugmentConfig:
         return cls(speed_prob=0, shift_ms=0, room_prob=0, noise_prob=0, gain_db=(0, 0), spec_augment=False)
+
+
+def mixup(waves, targets, alpha: float, seed=None):
+    """Blend each clip with another of the batch, and its one-hot target alike (mixup, Zhang et
+    al. 2018): the weight of the clip itself is max(l, 1 - l) for l ~ Beta(alpha, alpha)."""
+    batch = tf.shape(waves)[0]
+    a = tf.random.gamma([batch], alpha, seed=seed)
+    b = tf.random.gamma([batch], alpha, seed=seed)
+    weight = tf.maximum(a / (a + b), b / (a + b))
+    partner = tf.random.shuffle(tf.range(batch), seed=seed)
+    mixed = weight[:, None] * waves + (1 - weight[:, None]) * tf.gather(waves, partner)
+    blended = weight[:, None] * targets + (1 - weight[:, None]) * tf.gather(targets, partner)
+    return mixed, blended
 
 
 def make_rooms(count: int, sample_rate: int, seed: int, seconds: float = 0.5) -> np.ndarray:

@@ -195,6 +195,25 @@ def _test_folder_files(folder: Path, labels: list[str], label_of) -> list[tuple[
     return files
 
 
+def typical_clip_seconds(root: str | Path, sample: int = 200) -> float:
+    """The median length of a data set's label files (a stable sample of ``sample``), in tenths of
+    a second within 0.5-10 s: the clip length a model of this data should see."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root} is not a folder")
+    paths = [p for folder in sorted(root.iterdir()) if folder.is_dir() and folder.name != BACKGROUND_NOISE
+             for p in _audio_files(folder)]  # fmt: skip
+    lengths = []
+    for path in sorted(paths, key=lambda p: _stable_hash(p.name))[:sample]:
+        try:
+            lengths.append(sf.info(str(path)).duration)
+        except (sf.LibsndfileError, RuntimeError, OSError):
+            continue  # reported when the split is read
+    if not lengths:
+        raise DataError(f"{root} has no readable .wav or .flac files in label folders")
+    return float(np.clip(round(float(np.median(lengths)), 1), 0.5, 10.0))
+
+
 def manifest_key(path: Path) -> str:
     """A clip's name in manifest.csv and the split lists: ``label/file.wav``."""
     return f"{path.parent.name}/{path.name}"
@@ -318,7 +337,7 @@ def _silence_from_background(index, sample_rate, clip_samples, n_speech, split, 
         return []
     clips = []
     for _ in range(count):
-        noise = noises[rng.integers(len(noises))]
-        start = rng.integers(len(noise) - clip_samples + 1)
-        clips.append(noise[start : start + clip_samples] * rng.uniform(0, 1))
+        recording = noises[rng.integers(len(noises))]
+        start = rng.integers(len(recording) - clip_samples + 1)
+        clips.append(recording[start : start + clip_samples] * rng.uniform(0, 1))
     return clips
