@@ -17,12 +17,13 @@ from keras.src.applications.efficientnet import EfficientNet
 SHAPES = {"efficientnet-b0": (1.0, 1.0, 0.0), "efficientnet-small": (0.5, 0.5, 0.3)}
 CLASSIFIERS = (*SHAPES, "cnn-small")
 CNN_FILTERS = (32, 64, 128, 256)
-SMALL_SET_CLIPS = 2000  # ``auto`` picks efficientnet-small below this many training clips
+SMALL_SET_CLIPS = 2000  # ``auto`` picks SMALL_SET_CLASSIFIER below this many training clips
+SMALL_SET_CLASSIFIER = "cnn-small"
 
 
 def auto_classifier(training_clips: int) -> str:
     """The classifier ``--classifier auto`` picks for a training split of this size."""
-    return "cnn-small" if training_clips < SMALL_SET_CLIPS else "efficientnet-b0"
+    return SMALL_SET_CLASSIFIER if training_clips < SMALL_SET_CLIPS else "efficientnet-b0"
 
 
 def efficientnet(name: str, input_shape: tuple[int, int, int]) -> keras.Model:

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from leaf_edge.atomic import write_json
 from leaf_edge.checkpoints import EpochLog
-from leaf_edge.classifiers import auto_classifier
+from leaf_edge.classifiers import SMALL_SET_CLASSIFIER, auto_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms, mixup
 from leaf_edge.data.folders import (
@@ -55,6 +55,7 @@ BN_REESTIMATION_BATCHES = 50
 # An epoch is at least this many steps: on a small set one pass is a handful of steps, too few
 # for the per-epoch validation, checkpoint and learning-rate warm-up to mean anything.
 MIN_STEPS_PER_EPOCH = 50
+SMALL_SET_MIXUP = 0.4  # mixup's alpha where --mixup is left to the set size (small sets only)
 
 
 @dataclass(frozen=True)
@@ -145,8 +146,15 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
+def mixup_alpha(config: TrainConfig, classifier: str) -> float:
+    """mixup's alpha: as asked, or by default on for the small-set classifier only."""
+    if config.augment.mixup is not None:
+        return config.augment.mixup
+    return SMALL_SET_MIXUP if classifier == SMALL_SET_CLASSIFIER else 0.0
+
+
 def training_dataset(
-    split: LoadedSplit, config: TrainConfig, rooms, noise_bank, n_labels: int
+    split: LoadedSplit, config: TrainConfig, rooms, noise_bank, n_labels: int, alpha: float = 0.0
 ) -> tf.data.Dataset:
     """Shuffled, batched, augmented on the fly, with one-hot targets (blended by mixup where it
     is on); repeats forever (steps per epoch are fixed)."""
@@ -157,8 +165,8 @@ def training_dataset(
     def augment(waves, labels):
         waves = augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank)
         targets = tf.one_hot(labels, n_labels)
-        if config.augment.mixup:
-            waves, targets = mixup(waves, targets, config.augment.mixup)
+        if alpha:
+            waves, targets = mixup(waves, targets, alpha)
         return waves, targets
 
     options = tf.data.Options()
@@ -264,14 +272,16 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     spec = config.spec
     index, splits = load_data(config, log)
     rooms, noise_bank = augmentation_sources(config, index, log)
-    train_data = training_dataset(splits["train"], config, rooms, noise_bank, len(index.labels))
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)
     classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
+    alpha = mixup_alpha(config, classifier)
+    train_data = training_dataset(splits["train"], config, rooms, noise_bank, len(index.labels), alpha)
     why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
     log(
         f"{classifier} ({why}), {steps} steps an epoch "
         f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
+        + (f", mixup alpha {alpha:g}" if alpha else "")
     )
 
     with strategy.scope():

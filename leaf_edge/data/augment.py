@@ -35,11 +35,13 @@ class AugmentConfig:
     warp: float = 0.0  # formant warp on features, within 1 +- warp (SpecAugment); off by default
     babble_prob: float = 0.0  # other talkers (clips of the batch) behind the clip; off by default
     babble_snr_db: tuple[float, float] = (3.0, 20.0)
-    mixup: float = 0.0  # Beta(mixup, mixup) blend of two clips and their labels; 0: off
+    mixup: float | None = None  # Beta(a, a) blend of two clips and labels; 0: off; None: by set size
 
     @classmethod
     def off(cls) -> AugmentConfig:
-        return cls(speed_prob=0, shift_ms=0, room_prob=0, noise_prob=0, gain_db=(0, 0), spec_augment=False)
+        return cls(
+            speed_prob=0, shift_ms=0, room_prob=0, noise_prob=0, gain_db=(0, 0), spec_augment=False, mixup=0.0
+        )
 
 
 def mixup(waves, targets, alpha: float, seed=None):
