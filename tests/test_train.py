@@ -80,13 +80,14 @@ def test_other_options_on_an_existing_run_are_refused(tiny_run, tiny_keywords):
     assert "other options" in result.output and "learning_rate" in result.output
 
 
-def make_tree(root, labels, per_label):
+def make_tree(root, labels, per_label, level=0.3):
     rng = np.random.default_rng(0)
     for j, label in enumerate(labels):
         (root / label).mkdir(parents=True)
         t = np.arange(16000) / 16000
         for i in range(per_label):
-            wave = 0.3 * np.sin(2 * np.pi * (300 * (j + 1) + 5 * i) * t) + 0.01 * rng.standard_normal(16000)
+            tone = np.sin(2 * np.pi * (300 * (j + 1) + 5 * i) * t) + 0.03 * rng.standard_normal(16000)
+            wave = level * tone
             sf.write(root / label / f"s{i}_nohash_0.wav", wave, 44100 if i % 2 else 16000)
 
 
@@ -155,9 +156,10 @@ def test_a_small_set_validates_with_current_batchnorm_statistics_and_keeps_a_lat
     """Regression: with BatchNorm's moving averages (momentum 0.99) a few dozen steps an epoch
     validate at chance, so the best validation accuracy was epoch 1's. Re-estimated before each
     validation, the statistics match the weights: validation follows training, a late epoch is kept,
-    and last.keras holds the last one."""
+    and last.keras holds the last one. Quiet tones put the log features far from BatchNorm's
+    initial statistics, so that stale averages would validate at chance (measured: 1/3 every epoch)."""
     data = tmp_path / "tones"
-    make_tree(data, ["low", "mid", "high"], per_label=24)
+    make_tree(data, ["low", "mid", "high"], per_label=24, level=1e-3)
     run = tmp_path / "run"
     result = run_cli("train", data, "--out", run, "--frontend", "mel", "--epochs", "3", "--batch-size", "8",
                      "--no-augment", "--split-by", "file", "--validation-share", "0.25")  # fmt: skip
