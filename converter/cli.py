@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from converter import CALIBRATION_DRAWS, IO_TYPES, MODES
-from converter.metadata import DETECTION_DEFAULTS
+from converter.metadata import TASKS
 from leaf_edge.cli import user_errors
 
 
@@ -47,9 +47,13 @@ from leaf_edge.cli import user_errors
 @click.option(
     "--stream-hop",
     type=float,
-    default=DETECTION_DEFAULTS["hop_seconds"],
-    show_default=True,
-    help="Hop in seconds of the streaming model put inside a LEAF model's file.",
+    help="Hop in seconds of the streaming model put inside a LEAF model's file (default: the task's).",
+)
+@click.option(
+    "--task",
+    type=click.Choice(TASKS),
+    help="Detection defaults stored in the file: keywords (0.25 s hop), events (a quarter clip), "
+    "scenes (half a clip, longer smoothing). Default: keywords if the model has _unknown_, else events.",
 )
 @click.option("--no-streaming", is_flag=True, help="Do not add a streaming model.")
 @click.option("--name", help="Model name in the metadata (default: frontend-classifier).")
@@ -70,7 +74,8 @@ def convert(
     calibration_draws: int,
     io_type: str,
     gabor: str | None,
-    stream_hop: float,
+    stream_hop: float | None,
+    task: str | None,
     no_streaming: bool,
     name: str | None,
     description: str | None,
@@ -115,7 +120,9 @@ def convert(
         io_type,
         log=(lambda *_: None) if as_json else click.echo,
         gabor=gabor,
-        stream_hop=None if no_streaming else stream_hop,
+        streaming=not no_streaming,
+        stream_hop=stream_hop,
+        task=task,
         calibration_draws=calibration_draws,
     )
     if as_json:

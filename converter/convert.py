@@ -12,7 +12,7 @@ import tensorflow as tf
 from converter import CALIBRATION_DRAWS
 from converter.export import CALIBRATED_MODES, convert, convert_saved, saved_model
 from converter.fold import inference_model
-from converter.metadata import DETECTION_DEFAULTS, attach, leaf_edge_entry
+from converter.metadata import attach, detection_defaults, leaf_edge_entry, task_of
 from converter.streaming import convert_streaming
 from converter.verify import conversion_warnings, scores, verify, verify_streaming
 from device.metadata import STREAM_FILE, read_leaf_edge_metadata
@@ -113,14 +113,19 @@ def convert_run(
     io_type: str = "float32",
     log=print,
     gabor: str | None = None,
-    stream_hop: float | None = DETECTION_DEFAULTS["hop_seconds"],
+    streaming: bool = True,
+    stream_hop: float | None = None,
     calibration_draws: int = CALIBRATION_DRAWS,
+    task: str | None = None,
 ) -> dict:
     """Fold, convert, verify on the run's test split, embed metadata, then write ``output`` atomically.
 
     ``describe`` holds the standard metadata's name, description, version, licence and author.
     ``gabor`` evaluates LEAF exact or grouped (default: as trained). A LEAF model also gets a
-    streaming model with a hop of ``stream_hop`` seconds inside the file (None: no streaming model).
+    streaming model inside the file (unless ``streaming`` is off) with a hop of ``stream_hop``
+    seconds (None: the task's detection hop). ``task`` (keywords, events, scenes; None: keywords
+    for a model with an unknown-word class, else events) picks the detection defaults stored in the
+    metadata.
     Calibrated modes without a ``calibration`` folder convert with ``calibration_draws`` sets of
     the run's training clips and keep the one most faithful to the float model on validation (the
     first set alone when the data has no validation clips).
@@ -176,8 +181,11 @@ def convert_run(
     if is_leaf:
         report["gabor"] = gabor or model_frontend(model).gabor_mode
     extra = {}
-    if is_leaf and stream_hop:
-        hop = round(stream_hop * spec.sample_rate)
+    task = task or task_of(model_labels(model))
+    detection = detection_defaults(task, spec.clip_seconds)
+    if is_leaf and streaming:
+        detection["hop_seconds"] = stream_hop or detection["hop_seconds"]
+        hop = round(detection["hop_seconds"] * spec.sample_rate)
         log(f"converting the streaming model (hop {hop} samples); verifying it on the test clips with pauses")
         stream, info = convert_streaming(model, hop, mode, clips, gabor)
         report["streaming"] = {
@@ -186,7 +194,8 @@ def convert_run(
         }
         extra[STREAM_FILE] = stream
     log("embedding metadata")
-    entry = leaf_edge_entry(model, config, data_summary(Path(run), Path(config.data)), report, mode, io_type)
+    summary = data_summary(Path(run), Path(config.data))
+    entry = leaf_edge_entry(model, config, summary, report, mode, io_type, task, detection)
     final = attach(tflite, entry, **_description(describe, config, entry["labels"], mode), extra_files=extra)
     _check_final(final, tflite, waves[:4] if len(waves) else np.zeros((1, spec.clip_samples), np.float32))
     report["size_bytes"] = len(final)

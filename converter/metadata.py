@@ -38,6 +38,31 @@ DETECTION_DEFAULTS = {
     "min_count": 2,
     "suppression_seconds": 1.0,
 }
+TASKS = ("keywords", "events", "scenes")
+
+
+def task_of(labels) -> str:
+    """The task kind a label set suggests: keywords when it has an unknown-word class, else events."""
+    return "keywords" if "_unknown_" in labels else "events"
+
+
+def detection_defaults(task: str, clip_seconds: float) -> dict:
+    """Recommended detection settings per task kind, stored in the metadata.
+
+    keywords: short words in a 1 s window (hop 0.25 s, two of three smoothed windows, one event
+    per second). events (alarms, birds, knocks): sounds shorter than the clip, caught in any of
+    four hops per clip, one event per clip length. scenes (instruments, machines, places):
+    a state that lasts, so half-clip hops, a longer average and three windows in a row.
+    """
+    if task == "keywords":
+        return dict(DETECTION_DEFAULTS)
+    if task == "events":
+        return {"hop_seconds": clip_seconds / 4, "smoothing_windows": 2, "threshold": 0.5,
+                "min_count": 1, "suppression_seconds": clip_seconds}  # fmt: skip
+    if task == "scenes":
+        return {"hop_seconds": clip_seconds / 2, "smoothing_windows": 4, "threshold": 0.5,
+                "min_count": 3, "suppression_seconds": 2 * clip_seconds}  # fmt: skip
+    raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
 def _associated(name: str, description: str, kind: int) -> meta_schema.AssociatedFileT:
@@ -110,7 +135,9 @@ def embed_metadata(tflite: bytes, metadata: bytes, files: dict[str, bytes]) -> b
     return out.getvalue()
 
 
-def leaf_edge_entry(model, config, data_summary: dict, report: dict, quantize: str, io_type: str) -> dict:
+def leaf_edge_entry(
+    model, config, data_summary: dict, report: dict, quantize: str, io_type: str, task: str, detection: dict
+) -> dict:
     """The leaf-edge JSON entry: what the runtime needs, and what the model is and scored."""
     from leaf_edge.model import model_frontend, model_labels
 
@@ -152,7 +179,8 @@ def leaf_edge_entry(model, config, data_summary: dict, report: dict, quantize: s
         "streaming": report.get("streaming"),
         "classifier": config.classifier,
         "quantization": {"mode": quantize, "io": io_type, "float_ops": report.get("float_ops")},
-        "detection": dict(DETECTION_DEFAULTS),
+        "task": task,
+        "detection": detection,
         "dataset": data_summary,
         "accuracy": {"split": "test", **accuracy},
     }

@@ -35,12 +35,16 @@ def tiny_keywords(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tiny_keywords, tmp_path_factory) -> Path:
-    """A LEAF + EfficientNetB0 run trained for two short epochs on the tiny keyword set."""
+    """A LEAF + EfficientNetB0 (the shipped architecture) run trained for two short epochs on the
+    tiny keyword set."""
     from leaf_edge.data.augment import AugmentConfig
     from leaf_edge.train import TrainConfig, train
 
     run = tmp_path_factory.mktemp("runs") / "leaf"
-    config = TrainConfig(data=str(tiny_keywords), epochs=2, batch_size=16, augment=AugmentConfig(rooms=4))
+    config = TrainConfig(
+        data=str(tiny_keywords), classifier="efficientnet-b0", epochs=2, batch_size=16,
+        augment=AugmentConfig(rooms=4),
+    )  # fmt: skip
     train(config, run, verbose=0, log=lambda *_: None)
     return run
 

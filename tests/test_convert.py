@@ -271,6 +271,7 @@ def test_metadata_is_inside_every_file(converted, tiny_run):
         assert entry["accuracy"]["accuracy_tflite"] == report["accuracy_tflite"]
         assert entry["audio"]["clip_samples"] == 16000 and entry["dataset"]["clips"]["train"] > 0
         assert entry["background_labels"] == ["_silence_", "_unknown_"]
+        assert entry["task"] == "keywords" and entry["detection"]["hop_seconds"] == 0.25
 
 
 MEDIAPIPE_PROBE = """

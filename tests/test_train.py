@@ -175,6 +175,20 @@ def test_a_small_set_validates_with_current_batchnorm_statistics_and_keeps_a_lat
     last = load_model(run / "last.keras")
     assert model_labels(last) == ["high", "low", "mid"]
 
+    # the small-set classifier converts to int8 builtins; labels without unknown words: an events task
+    model = tmp_path / "tones.tflite"
+    converted = run_cli("convert", run, "-o", model, "--quantize", "int8", "--calibration-draws", "1",
+                        "--json")  # fmt: skip
+    assert converted.returncode == 0, converted.stdout + converted.stderr
+    report = json.loads(converted.stdout)
+    assert report["accuracy_tflite"] >= 0.9 and report["warnings"] == []
+    from device.metadata import read_leaf_edge_metadata
+
+    entry = read_leaf_edge_metadata(model.read_bytes()).leaf_edge
+    assert entry["task"] == "events"
+    assert entry["detection"]["hop_seconds"] == entry["audio"]["clip_seconds"] / 4
+    assert entry["classifier"] == "cnn-small"
+
 
 def test_a_finished_run_goes_on_with_more_epochs(tiny_keywords, tmp_path):
     run = tmp_path / "run"
