@@ -27,8 +27,12 @@ MODEL_RUN ?= runs/keywords-leaf
 MEL_RUN ?= runs/keywords-mel
 TASK := Speech Commands' 12-label keyword task (yes, no, up, down, left, right, on, off, stop, go, silence, unknown)
 MODEL_META := --licence Apache-2.0 --author "leaf-edge contributors"
+INSTRUMENT_DATA ?= data/instruments
+INSTRUMENT_RUN ?= runs/instruments-leaf
+INSTRUMENT_MEL_RUN ?= runs/instruments-mel
+INSTRUMENTS := NSynth's 11 instrument families rendered from General MIDI sound fonts
 
-model: $(STAMP)  ## rebuild models/ from nothing (about 2.5 hours on 2 cores; resumes if interrupted)
+model: $(STAMP)  ## rebuild models/ from nothing (about 3 hours on 2 cores; resumes if interrupted)
 	test -f $(MODEL_DATA)/dataset.json || $(BIN)/leaf-edge data keywords $(MODEL_DATA)
 	$(BIN)/leaf-edge train $(MODEL_DATA) --out $(MODEL_RUN)
 	$(BIN)/leaf-edge train $(MODEL_DATA) --frontend mel --out $(MEL_RUN)
@@ -40,6 +44,14 @@ model: $(STAMP)  ## rebuild models/ from nothing (about 2.5 hours on 2 cores; re
 	$(BIN)/leaf-edge convert $(MEL_RUN) -o models/keywords-mel.tflite --quantize int8 --force \
 	  $(MODEL_META) --name keywords-mel --description "$(TASK): mel filterbanks + EfficientNetB0, int8 (baseline)."
 	$(BIN)/python scripts/make_demo_recording.py models/demo-keywords.wav
+	test -f $(INSTRUMENT_DATA)/dataset.json || $(BIN)/leaf-edge data instruments $(INSTRUMENT_DATA)
+	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --out $(INSTRUMENT_RUN)
+	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --frontend mel --out $(INSTRUMENT_MEL_RUN)
+	$(BIN)/leaf-edge convert $(INSTRUMENT_RUN) -o models/instruments-leaf.tflite --quantize int8 --task scenes --force \
+	  $(MODEL_META) --name instruments-leaf \
+	  --description "$(INSTRUMENTS): LEAF (grouped filterbank) + cnn-small, int8, with a streaming model inside."
+	$(BIN)/leaf-edge convert $(INSTRUMENT_MEL_RUN) -o models/instruments-mel.tflite --quantize int8 --task scenes --force \
+	  $(MODEL_META) --name instruments-mel --description "$(INSTRUMENTS): mel filterbanks + cnn-small, int8 (baseline)."
 
 pi-check:  ## the device side on an emulated Raspberry Pi 4 (arm64 under qemu; ~15 min, not in CI)
 	scripts/pi-check.sh

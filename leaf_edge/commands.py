@@ -158,8 +158,13 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")
 @click.option("--warp/--no-warp", default=False, help="Random formant warp, +-15%; off by default.")
 @click.option("--babble/--no-babble", default=False, help="Other talkers behind half the clips; off.")
-@click.option("--mixup", metavar="ALPHA|auto", default="auto", show_default=True,
-              help="Blend pairs of clips and labels, Beta(a, a); 0: off; auto: 0.4 with cnn-small.")
+@click.option(
+    "--mixup",
+    metavar="ALPHA|auto",
+    default="auto",
+    show_default=True,
+    help="Blend pairs of clips and labels, Beta(a, a); 0: off; auto: 0.4 with cnn-small.",
+)
 @click.option(
     "--hold-out-engine",
     metavar="ENGINE",
@@ -172,8 +177,11 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--test-share", default=0.1, show_default=True, help="0 with --test.")
 @click.option("--test", "test_dir", type=click.Path(file_okay=False, path_type=Path),
               help="A separate folder (same labels) of test clips.")  # fmt: skip
-@click.option("--background", metavar="DIR|noise",
-              help="Add a _silence_ class cut from DIR's recordings, or from generated quiet noise.")
+@click.option(
+    "--background",
+    metavar="DIR|noise",
+    help="Add a _silence_ class cut from DIR's recordings, or from generated quiet noise.",
+)
 @click.option("--freeze-frontend", is_flag=True, help="Keep the frontend at its mel-like initialisation.")
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
@@ -234,9 +242,15 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         test_data=str(test_dir.resolve()) if test_dir else None,
         background=background if background in (None, "noise") else str(Path(background).resolve()),
         freeze_frontend=freeze_frontend,
-        spec=AudioSpec(sample_rate=sample_rate, clip_seconds=clip_seconds or typical_clip_seconds(data_dir),
-                       n_filters=n_filters,
-                       min_freq=min_freq, max_freq=max_freq, window_ms=window_ms, stride_ms=stride_ms),
+        spec=AudioSpec(
+            sample_rate=sample_rate,
+            clip_seconds=clip_seconds or typical_clip_seconds(data_dir),
+            n_filters=n_filters,
+            min_freq=min_freq,
+            max_freq=max_freq,
+            window_ms=window_ms,
+            stride_ms=stride_ms,
+        ),
         augment=aug,
         distribute=distribute,
     )

@@ -67,4 +67,3 @@ def fit_across_workers(model, strategy, train_data, steps, epochs, workdir: Path
         write_json(state, {"epoch": epoch + 1})
         log(f"epoch {epoch + 1}/{epochs} - {time.monotonic() - started:.0f}s - "
             + " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))  # fmt: skip
-

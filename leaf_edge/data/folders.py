@@ -66,6 +66,7 @@ def stratified_split(relatives: Sequence[str], group_of, validation: float, test
     full, then validation, the rest train. A share above zero gets at least one clip when the
     label has three or more.
     """
+
     def target(share: float) -> int:
         wanted = round(share * len(relatives))
         return max(wanted, 1) if share > 0 and len(relatives) >= 3 else wanted

@@ -275,8 +275,11 @@ def _generate(out: Path, config: InstrumentSetConfig, workers: int | None, progr
         "clips": {split: sum(c.split == split for c in clips) for split in SPLITS},
         "labels": {family: sum(c.label == family for c in clips) for family in FAMILIES},
         "fonts": {
-            name: {**asdict(SOUND_FONTS[name]), "clips": sum(c.engine == name for c in clips),
-                   "role": "unseen (test only)" if name in config.unseen_fonts else "train"}
+            name: {
+                **asdict(SOUND_FONTS[name]),
+                "clips": sum(c.engine == name for c in clips),
+                "role": "unseen (test only)" if name in config.unseen_fonts else "train",
+            }
             for name in fonts
         },  # fmt: skip
         "dropped": {"total": len(dropped), "first": [list(d) for d in sorted(dropped)[:20]]},
