@@ -294,13 +294,13 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         model_frontend(model).trainable = not config.freeze_frontend
         _compile(model, config, steps)
     initial_epoch = 0
-    if (run / "model.keras").exists() and not (workdir / "backup").exists():
-        # A finished run given more epochs: go on from its last epoch, on the same schedule step.
-        model.set_weights(load_model(run / "last.keras").get_weights())
+    if done and (workdir / "last.keras").exists() and not (workdir / "backup").exists():
+        # A finished run given more epochs (its backup/ went at the end): go on from its last
+        # epoch, at the same schedule step. Once an extra epoch is done, backup/ resumes a kill.
+        model.set_weights(load_model(workdir / "last.keras").get_weights())
         model.optimizer.iterations.assign(done * steps)
         initial_epoch = done
         log(f"extending the finished run from epoch {done} to {config.epochs}")
-        (run / "model.keras").unlink()
 
     metrics["classifier"] = classifier
     metrics["steps_per_epoch"] = steps
