@@ -18,7 +18,6 @@ The MuseScore General fonts are never used: they are kept for an independent che
 
 from __future__ import annotations
 
-import csv
 import json
 import multiprocessing
 import os
@@ -34,8 +33,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from leaf_edge.data import noise
-from leaf_edge.data.words import BACKGROUND_NOISE
+from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
 
 SPLITS = ("train", "validation", "test")
 
@@ -227,24 +225,10 @@ def generate_instruments(
     out: str | os.PathLike, config: InstrumentSetConfig, workers: int | None = None, progress=True
 ) -> dict:
     """Generate the set into ``out`` (atomically: built beside it, then renamed)."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty")
     if set(config.train_fonts) & set(config.unseen_fonts):
         raise ValueError("a sound font cannot be both a training font and the unseen font")
     require_fonts(config.train_fonts + config.unseen_fonts)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        summary = _generate(partial, config, workers, progress)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    if out.exists():
-        out.rmdir()
-    partial.rename(out)
-    return summary
+    return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))
 
 
 def _generate(out: Path, config: InstrumentSetConfig, workers: int | None, progress: bool) -> dict:
@@ -259,14 +243,9 @@ def _generate(out: Path, config: InstrumentSetConfig, workers: int | None, progr
         for kept, lost in tqdm(results, total=len(jobs), desc="programs", disable=not progress):
             clips.extend(kept)
             dropped.extend(lost)
-    _write_background(out, config)
-    clips.sort(key=lambda clip: clip.path)
-    with open(out / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(Clip.__dataclass_fields__))
-        writer.writeheader()
-        writer.writerows(asdict(clip) for clip in clips)
-    for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
-        (out / name).write_text("".join(f"{c.path}\n" for c in clips if c.split == split))
+    rng = np.random.default_rng([config.seed, 3])
+    write_background_noise(out, config.background_seconds, config.sample_rate, rng)
+    write_manifest(out, clips)
     fonts = config.train_fonts + config.unseen_fonts
     summary = {
         "task": "instruments",
@@ -287,13 +266,3 @@ def _generate(out: Path, config: InstrumentSetConfig, workers: int | None, progr
     (out / "dataset.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
 
-
-def _write_background(out: Path, config: InstrumentSetConfig) -> None:
-    """Quiet noise files (five kinds) for noise augmentation and a background class."""
-    rng = np.random.default_rng([config.seed, 3])
-    folder = out / BACKGROUND_NOISE
-    folder.mkdir()
-    samples = int(config.background_seconds * config.sample_rate)
-    for kind in noise.NOISE_KINDS:
-        audio = 0.1 * noise.make_noise(kind, samples, config.sample_rate, rng)
-        sf.write(folder / f"{kind}.wav", audio, config.sample_rate, subtype="PCM_16")

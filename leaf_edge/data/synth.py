@@ -16,12 +16,10 @@ The same seed gives the same data set on the same engine versions.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +30,8 @@ import soxr
 from tqdm import tqdm
 
 from leaf_edge.data import engines, noise
-from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS, SILENCE, UNKNOWN_WORDS
+from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
+from leaf_edge.data.words import KEYWORDS, SILENCE, UNKNOWN_WORDS
 
 SPLITS = ("train", "validation", "test")
 
@@ -184,12 +183,7 @@ def _render_job(args) -> SpeakerResult:
 def write_noise(config: KeywordSetConfig, out: Path, speech_counts: dict[str, int]) -> list[Clip]:
     """``_background_noise_`` files and ``_silence_`` clips, split like the speech."""
     rng = np.random.default_rng([config.seed, 3])
-    background = out / BACKGROUND_NOISE
-    background.mkdir()
-    for kind in noise.NOISE_KINDS:
-        samples = int(config.background_seconds * config.sample_rate)
-        audio = 0.1 * noise.make_noise(kind, samples, config.sample_rate, rng)
-        sf.write(background / f"{kind}.wav", audio, config.sample_rate, subtype="PCM_16")
+    write_background_noise(out, config.background_seconds, config.sample_rate, rng)
     (out / SILENCE).mkdir()
     clip_samples = int(round(config.sample_rate * config.clip_seconds))
     clips = []
@@ -208,23 +202,9 @@ def generate_keywords(
     out: str | os.PathLike, config: KeywordSetConfig, workers: int | None = None, progress=True
 ) -> dict:
     """Generate the data set into ``out`` (atomically: built beside it, then renamed)."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()):
-        raise FileExistsError(f"{out} exists and is not empty")
     for engine in config.engines:
         engines.require_engine(engine)
-    partial = out.with_name(out.name + ".partial")
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir(parents=True)
-    try:
-        summary = _generate(partial, config, workers, progress)
-    except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
-        raise
-    if out.exists():
-        out.rmdir()
-    partial.rename(out)
-    return summary
+    return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))
 
 
 def _generate(out: Path, config: KeywordSetConfig, workers: int | None, progress: bool) -> dict:
@@ -244,13 +224,7 @@ def _generate(out: Path, config: KeywordSetConfig, workers: int | None, progress
 
 
 def _write_lists(out, config, clips, dropped, speakers, seconds) -> dict:
-    clips.sort(key=lambda clip: clip.path)
-    with open(out / "manifest.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(asdict(clips[0])))
-        writer.writeheader()
-        writer.writerows(asdict(clip) for clip in clips)
-    for split, name in (("validation", "validation_list.txt"), ("test", "testing_list.txt")):
-        (out / name).write_text("".join(f"{c.path}\n" for c in clips if c.split == split))
+    write_manifest(out, clips)
     reasons: dict[str, int] = {}
     for _, _, reason in dropped:
         reasons[reason] = reasons.get(reason, 0) + 1
