@@ -46,7 +46,9 @@ model: $(STAMP)  ## rebuild models/ from nothing (about 3 hours on 2 cores; resu
 	$(BIN)/python scripts/make_demo_recording.py models/demo-keywords.wav
 	test -f $(INSTRUMENT_DATA)/dataset.json || $(BIN)/leaf-edge data instruments $(INSTRUMENT_DATA)
 	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --out $(INSTRUMENT_RUN)
+	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --out $(INSTRUMENT_RUN) --epochs 60
 	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --frontend mel --out $(INSTRUMENT_MEL_RUN)
+	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --frontend mel --out $(INSTRUMENT_MEL_RUN) --epochs 60
 	$(BIN)/leaf-edge convert $(INSTRUMENT_RUN) -o models/instruments-leaf.tflite --quantize int8 --task scenes --force \
 	  $(MODEL_META) --name instruments-leaf \
 	  --description "$(INSTRUMENTS): LEAF (grouped filterbank) + cnn-small, int8, with a streaming model inside."
