@@ -228,10 +228,9 @@ def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> N
     )
 
 
-def load_data(config: TrainConfig, log=print):
-    """Index the data set and read its splits (and a held-out engine's), reporting unreadable files."""
+def load_data(config: TrainConfig, index: DatasetIndex, log=print):
+    """Read the indexed data set's splits (and a held-out engine's), reporting unreadable files."""
     spec = config.spec
-    index = config.index()
     splits = {s: load_split(index, s, spec.sample_rate, spec.clip_samples, config.seed) for s in index.files}
     for name, split in splits.items():
         if split.report():
@@ -261,6 +260,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     chief = _is_chief(strategy)
     # Workers other than the chief train in step but keep their files to themselves.
     workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
+    index = config.index()  # before the run folder exists: bad data or options leave nothing behind
     resuming = prepare_run(workdir, config)
     previous = workdir / "metrics.json"
     metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
@@ -270,7 +270,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         return metrics
 
     spec = config.spec
-    index, splits = load_data(config, log)
+    index, splits = load_data(config, index, log)
     rooms, noise_bank = augmentation_sources(config, index, log)
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)

@@ -110,7 +110,12 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
     make_tree(one_label, ["only"], per_label=3)
     result = runner.invoke(main, ["train", str(one_label), "--out", str(tmp_path / "r2")])
     assert result.exit_code == 1 and "only one label" in result.output
-    for bad in (missing, result):
+    two = tmp_path / "two"
+    make_tree(two, ["low", "high"], per_label=3)
+    bad_background = runner.invoke(main, ["train", str(two), "--out", str(tmp_path / "r3"), "--background", "x"])
+    assert bad_background.exit_code == 1 and "--background x" in bad_background.output
+    assert not (tmp_path / "r3").exists()  # nothing written: the same command, mended, starts afresh
+    for bad in (missing, result, bad_background):
         assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
 
 
