@@ -112,8 +112,10 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
     assert result.exit_code == 1 and "only one label" in result.output
     two = tmp_path / "two"
     make_tree(two, ["low", "high"], per_label=3)
-    bad_background = runner.invoke(main, ["train", str(two), "--out", str(tmp_path / "r3"), "--background", "x"])
-    assert bad_background.exit_code == 1 and "--background x" in bad_background.output
+    nowhere = str(tmp_path / "nowhere")
+    args = ["train", str(two), "--out", str(tmp_path / "r3"), "--background", nowhere]
+    bad_background = runner.invoke(main, args)
+    assert bad_background.exit_code == 1 and f"--background {nowhere}:" in bad_background.output
     assert not (tmp_path / "r3").exists()  # nothing written: the same command, mended, starts afresh
     for bad in (missing, result, bad_background):
         assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
