@@ -244,7 +244,7 @@ def load_data(config: TrainConfig, index: DatasetIndex, log=print):
         f"labels: {', '.join(index.labels)}; clips: "
         + ", ".join(f"{s} {len(v.labels)}" for s, v in splits.items())
     )
-    return index, splits
+    return splits
 
 
 def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = None, log=print) -> dict:
@@ -270,7 +270,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         return metrics
 
     spec = config.spec
-    index, splits = load_data(config, index, log)
+    splits = load_data(config, index, log)
     rooms, noise_bank = augmentation_sources(config, index, log)
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)
@@ -353,8 +353,10 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
     """best.keras -> BatchNorm statistics re-estimated on more batches -> model.keras, final accuracies."""
     model = load_model(run / "best.keras")
 
-    def accuracy(split):
-        return float(np.mean(predictions(model, splits[split], config.batch_size) == splits[split].labels))
+    def accuracy(split, predicted=None):
+        if predicted is None:
+            predicted = predictions(model, splits[split], config.batch_size)
+        return float(np.mean(predicted == splits[split].labels))
 
     before = accuracy("validation")
     batches = min(BN_REESTIMATION_BATCHES, metrics["steps_per_epoch"])
@@ -363,13 +365,15 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
     if after < before:  # keep whichever statistics serve the validation set better
         model = load_model(run / "best.keras")
     best, last = metrics["best"]["epoch"], metrics["history"][-1]["epoch"]
+    scored = "test" if len(splits["test"].labels) else "validation"  # also checked for a collapse
+    scored_predictions = predictions(model, splits[scored], config.batch_size)
     metrics["final"] = {
         "best_epoch": best,
         "last_epoch": last,
         "validation_accuracy_before_bn_reestimation": before,
         "validation_accuracy": max(before, after),
         "bn_reestimated": after >= before,
-        "test_accuracy": accuracy("test") if len(splits["test"].labels) else None,
+        "test_accuracy": accuracy("test", scored_predictions) if scored == "test" else None,
         "held_out_accuracy": accuracy(HELD_OUT) if HELD_OUT in splits else None,
         "seconds_per_epoch": float(np.median([h["seconds"] for h in metrics["history"]])),
     }
@@ -380,10 +384,9 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
         f"BatchNorm statistics re-estimated on {batches} batches: validation {before:.4f} -> {after:.4f}"
         + ("" if after >= before else ", so the epoch's own statistics were kept")
     )
-    split = "test" if len(splits["test"].labels) else "validation"
     warning = dominant_class_warning(
-        predictions(model, splits[split], config.batch_size), splits[split].labels,
-        metrics["data"]["labels"], f"the trained model on the {split} split",
+        scored_predictions, splits[scored].labels, metrics["data"]["labels"],
+        f"the trained model on the {scored} split",
     )  # fmt: skip
     if warning:
         log(warning)
