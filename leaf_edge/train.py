@@ -324,8 +324,10 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         fit_across_workers(model, strategy, train_data, steps, config.epochs, workdir, epoch_log, log)
     else:
         callbacks = [
-            epoch_log,  # first: it fills in the validation metrics the others report
+            # backup/ first: metrics.json names an epoch only once its backup is whole, so a kill
+            # never leaves a half-written backup behind a finished epoch
             keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
+            epoch_log,  # before TensorBoard: it fills in the validation metrics
             keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
         ]
         model.fit(
