@@ -3,7 +3,8 @@
 #   libportaudio2  PortAudio, which sounddevice opens microphones through
 #   libsndfile1    the codec library behind soundfile (WAV/FLAC reading and writing)
 #   espeak-ng, flite, festival + voices   text-to-speech engines for the built-in keyword set
-#   fluidsynth + General MIDI sound fonts   the renderer and fonts of the built-in instrument set
+#   fluidsynth + General MIDI sound fonts, timidity + freepats
+#                  the renderers and sample sets of the built-in instrument set
 #   pulseaudio, pulseaudio-utils, libasound2-plugins, alsa-utils, sox
 #                  the virtual microphone that the tests feed speech into (tests/tools/virtual-mic.sh)
 set -euo pipefail
@@ -11,7 +12,7 @@ set -euo pipefail
 packages=(
   libportaudio2 libsndfile1
   espeak-ng flite festival festlex-cmu festlex-poslex festvox-kallpc16k festvox-kdlpc16k
-  fluidsynth fluid-soundfont-gm opl3-soundfont csound-soundfont timgm6mb-soundfont
+  fluidsynth fluid-soundfont-gm opl3-soundfont csound-soundfont timgm6mb-soundfont timidity freepats
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox
 )
 

@@ -12,18 +12,28 @@ import pytest
 import soundfile as sf
 
 from leaf_edge.data.folders import index_folder
-from leaf_edge.data.instruments import FAMILIES, SOUND_FONTS, InstrumentSetConfig, generate_instruments
+from leaf_edge.data.instruments import (
+    FAMILIES,
+    FREEPATS_PROGRAMS,
+    SOUND_FONTS,
+    InstrumentSetConfig,
+    generate_instruments,
+)
 from tests.conftest import require
 
 SMALL = InstrumentSetConfig(clips_per_family=3, train_fonts=("csound",), unseen_fonts=("timgm6mb",))
 
 
+def require_fonts(config):
+    for name in config.train_fonts + config.unseen_fonts:
+        font = SOUND_FONTS[name]
+        require(shutil.which(font.renderer) is not None, f"{font.renderer} (scripts/install-system-deps.sh)")
+        require(Path(font.file).is_file(), f"the {font.package} sound font")
+
+
 @pytest.fixture(scope="module")
 def instruments(tmp_path_factory):
-    require(shutil.which("fluidsynth") is not None, "fluidsynth (scripts/install-system-deps.sh)")
-    for name in SMALL.train_fonts + SMALL.unseen_fonts:
-        font = SOUND_FONTS[name]
-        require(Path(font.file).is_file(), f"the {font.package} sound font")
+    require_fonts(SMALL)
     out = tmp_path_factory.mktemp("data") / "instruments"
     generate_instruments(out, SMALL, workers=2, progress=False)
     return out
@@ -82,3 +92,17 @@ def test_a_font_cannot_be_both_heard_and_unseen(tmp_path):
     config = InstrumentSetConfig(train_fonts=("csound",), unseen_fonts=("csound",))
     with pytest.raises(ValueError, match="both a training font and the unseen font"):
         generate_instruments(tmp_path / "x", config, progress=False)
+
+
+def test_freepats_plays_only_the_programs_it_has_through_timidity(tmp_path):
+    """freepats lacks some GM programs (timidity would play another font's instrument for them:
+    a wrong label), so only the programs it maps are rendered; every family still has some."""
+    config = InstrumentSetConfig(clips_per_family=4, train_fonts=("freepats",), unseen_fonts=())
+    require_fonts(config)
+    generate_instruments(tmp_path / "fp", config, workers=2, progress=False)
+    manifest = rows(tmp_path / "fp")
+    assert {r["label"] for r in manifest} == set(FAMILIES)
+    assert {int(r["program"]) for r in manifest} <= set(FREEPATS_PROGRAMS)
+    assert {int(r["program"]) for r in manifest if r["label"] == "synth_lead"} <= {80, 84}
+    audio, rate = sf.read(tmp_path / "fp" / manifest[0]["path"], always_2d=True)
+    assert rate == 44100 and audio.shape == (88200, 2) and np.abs(audio).max() > 0.05

@@ -55,11 +55,22 @@ FAMILIES: dict[str, tuple[tuple[int, ...], tuple[int, int]]] = {
 
 @dataclass(frozen=True)
 class SoundFont:
+    """A sample set and the synthesizer that plays it (``file``: an .sf2 for fluidsynth, a
+    timidity configuration for timidity). ``programs``: the GM programs it defines, where it
+    lacks some (a missing program would sound as another instrument: a wrong label)."""
+
     name: str
     package: str
     file: str
     licence: str
+    renderer: str = "fluidsynth"
+    programs: tuple[int, ...] | None = None
 
+
+FREEPATS_PROGRAMS = (
+    0, 1, 2, 4, 5, 6, 7, 8, 9, 13, 14, 15, 16, 19, 21, 23, *range(24, 31), *range(32, 39), 40, 42,
+    44, 45, 46, 48, 53, *range(56, 62), *range(64, 77), 79, 80, 84,
+)  # fmt: skip  # the melodic programs /etc/timidity/freepats.cfg maps to a patch
 
 SOUND_FONTS = {
     font.name: font
@@ -67,6 +78,8 @@ SOUND_FONTS = {
         SoundFont("fluidr3", "fluid-soundfont-gm", "/usr/share/sounds/sf2/FluidR3_GM.sf2", "MIT"),
         SoundFont("opl3", "opl3-soundfont", "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2", "GPL-3+"),
         SoundFont("csound", "csound-soundfont", "/usr/share/sounds/sf2/sf_GMbank.sf2", "LGPL-2.1+"),
+        SoundFont("freepats", "freepats", "/etc/timidity/freepats.cfg", "GPL-2+ (with a composition exception)",
+                  renderer="timidity", programs=FREEPATS_PROGRAMS),  # fmt: skip
         SoundFont("timgm6mb", "timgm6mb-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", "GPL-2"),
     )
 }
@@ -118,9 +131,9 @@ def require_fonts(names) -> None:
     unknown = [n for n in names if n not in SOUND_FONTS]
     if unknown:
         raise ValueError(f"unknown sound font(s) {', '.join(unknown)}; choose from {', '.join(SOUND_FONTS)}")
-    missing = [SOUND_FONTS[n].package for n in names if not Path(SOUND_FONTS[n].file).is_file()]
-    if shutil.which("fluidsynth") is None:
-        missing.insert(0, "fluidsynth")
+    fonts = [SOUND_FONTS[n] for n in names]
+    renderers = sorted({font.renderer for font in fonts if shutil.which(font.renderer) is None})
+    missing = renderers + [font.package for font in fonts if not Path(font.file).is_file()]
     if missing:
         raise FontMissing(f"install the Debian package(s) {' '.join(missing)} (apt-get install ...)")
 
@@ -162,17 +175,21 @@ def _midi(program: int, notes: list[Note], slot: float) -> mido.MidiFile:
     return midi
 
 
+def _render_command(font: SoundFont, midi_path: Path, wav_path: Path, rate: int) -> list[str]:
+    if font.renderer == "timidity":
+        return ["timidity", "-c", font.file, "-Ow", "-s", str(rate), "-o", str(wav_path), str(midi_path)]
+    return ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(rate), "-O", "float",
+            "-F", str(wav_path), font.file, str(midi_path)]  # fmt: skip
+
+
 def render_program(font: SoundFont, program: int, notes: list[Note], config: InstrumentSetConfig):
     """Render the notes (one slot each, a second of tail between) -> [clips, samples, 2] float32."""
     slot = config.clip_seconds + 1.0
     with tempfile.TemporaryDirectory(prefix="leaf-edge-midi-") as tmp:
         midi_path, wav_path = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
         _midi(program, notes, slot).save(midi_path)
-        subprocess.run(
-            ["fluidsynth", "-ni", "-q", "-g", "0.5", "-r", str(config.sample_rate), "-O", "float",
-             "-F", str(wav_path), font.file, str(midi_path)],
-            check=True, capture_output=True, timeout=600,
-        )  # fmt: skip
+        command = _render_command(font, midi_path, wav_path, config.sample_rate)
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
         audio, _ = sf.read(wav_path, dtype="float32", always_2d=True)
     slot_samples = round(slot * config.sample_rate)
     clip_samples = round(config.clip_seconds * config.sample_rate)
@@ -190,6 +207,8 @@ def _jobs(config: InstrumentSetConfig) -> list[tuple[str, str, int, list[tuple[i
             order = rng.permutation(config.clips_per_family)
             n_test = round(config.clips_per_family * config.test_share)
             n_validation = round(config.clips_per_family * config.validation_share)
+            defined = SOUND_FONTS[font].programs
+            programs = tuple(p for p in programs if defined is None or p in defined)
             per_program: dict[int, list] = {p: [] for p in programs}
             for k in range(config.clips_per_family):
                 position = int(order[k])
