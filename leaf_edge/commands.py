@@ -260,7 +260,9 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 
 
 @click.command()
-@click.argument("run", type=click.Path(path_type=Path))
+@click.argument(
+    "targets", metavar="RUN|MODEL.tflite...", nargs=-1, required=True, type=click.Path(path_type=Path)
+)
 @click.argument("data_dir", metavar="DATA", type=click.Path(path_type=Path))
 @click.option(
     "--split",
@@ -270,19 +272,48 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
     help="held_out: the clips of the engine the run was trained without (--hold-out-engine); "
     "all: every clip of DATA (e.g. a folder the run never saw).",
 )
+@click.option(
+    "--stream", is_flag=True, help="Stream .tflite files (LiteRT) over DATA: misses, false accepts."
+)
+@click.option("--negatives", type=click.Path(file_okay=False, path_type=Path),
+              help="With --stream: keyword-free recordings (manifest.csv's split, else all).")  # fmt: skip
+@click.option(
+    "--negative-pauses", is_flag=True, help="With --stream: pauses cut from --negatives, not quiet noise."
+)
+@click.option("--engine", help="With --stream: only this engine's clips (e.g. a run's held-out engine).")
+@click.option("--picture", type=click.Path(dir_okay=False, path_type=Path), default=Path("det.png"),
+              show_default=True, help="With --stream: where the DET picture goes.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True, help="With --stream: word order and pauses.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @user_errors
-def evaluate(run: Path, data_dir: Path, split: str, as_json: bool) -> None:
-    """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA.
+def evaluate(
+    targets: tuple[Path, ...], data_dir: Path, split: str, stream: bool, negatives: Path | None,
+    negative_pauses: bool, engine: str | None, picture: Path, seed: int, as_json: bool,
+) -> None:  # fmt: skip
+    """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA; with
+    --stream, the stream figures of .tflite models as `listen` would run them.
 
     Writes RUN/eval-DATA-SPLIT/: confusion.png, filters.png (learned Gabor filters against their mel
-    initialisation) and spectrograms.png (LEAF vs mel on one example).
+    initialisation) and spectrograms.png (LEAF vs mel on one example). --stream writes the DET
+    picture (false rejects against false accepts per hour, a curve per model).
 
     \b
     Example:
       leaf-edge evaluate runs/leaf data/keywords
+      leaf-edge evaluate models/keywords-leaf.tflite models/keywords-mel.tflite data/keywords \\
+        --stream --negatives data/negatives
     """
+    if stream:
+        from leaf_edge.stream_report import format_stream_report, stream_reports
+
+        if negative_pauses and not negatives:
+            raise click.UsageError("--negative-pauses needs --negatives DIR")
+        reports = stream_reports(targets, data_dir, split, negatives, engine, seed, picture, negative_pauses)
+        click.echo(json.dumps(reports, indent=2) if as_json else format_stream_report(reports, picture))
+        return
+    if len(targets) != 1 or negatives or engine or negative_pauses:
+        raise click.UsageError("one RUN without --stream; --negatives and --engine go with --stream")
     from leaf_edge.evaluate import evaluate_run, format_report
 
-    report = evaluate_run(run, data_dir, split)
+    report = evaluate_run(targets[0], data_dir, split)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))

@@ -78,8 +78,14 @@ SOUND_FONTS = {
         SoundFont("fluidr3", "fluid-soundfont-gm", "/usr/share/sounds/sf2/FluidR3_GM.sf2", "MIT"),
         SoundFont("opl3", "opl3-soundfont", "/usr/share/sounds/sf2/OPL-3_FM_128M.sf2", "GPL-3+"),
         SoundFont("csound", "csound-soundfont", "/usr/share/sounds/sf2/sf_GMbank.sf2", "LGPL-2.1+"),
-        SoundFont("freepats", "freepats", "/etc/timidity/freepats.cfg", "GPL-2+ (with a composition exception)",
-                  renderer="timidity", programs=FREEPATS_PROGRAMS),  # fmt: skip
+        SoundFont(
+            "freepats",
+            "freepats",
+            "/etc/timidity/freepats.cfg",
+            "GPL-2+ (with a composition exception)",
+            renderer="timidity",
+            programs=FREEPATS_PROGRAMS,
+        ),  # fmt: skip
         SoundFont("timgm6mb", "timgm6mb-soundfont", "/usr/share/sounds/sf2/TimGM6mb.sf2", "GPL-2"),
     )
 }
@@ -284,4 +290,3 @@ def _generate(out: Path, config: InstrumentSetConfig, workers: int | None, progr
     }
     (out / "dataset.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
-

@@ -1,0 +1,301 @@
+"""Stream evaluation on the device path: missed keywords, false accepts per hour, latency.
+
+A model is judged as ``leaf-edge listen`` uses it: the .tflite file runs in
+:class:`device.Classifier` (LiteRT, its streaming model where it has one) over long streams, and
+its events are compared with what was said. Three kinds of stream:
+
+- ``keywords``: every keyword clip of a split after a pause, in shuffled order: misses per keyword,
+  latency, and events of the wrong label;
+- ``speech``: the split's other clips (unknown words, silence) the same way: false accepts per
+  hour of speech that holds no keyword;
+- ``negative``: recordings with no keyword in them, as they are: false accepts per hour.
+
+Pauses are quiet noise, or stretches of negative audio on request (the word then starts after
+an abrupt change of background, which is harder than a room whose noise goes on under it). Each
+stream's window scores are computed once; detection is cheap and is rerun for every threshold of
+the DET curve.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from device import Classifier
+from device.detect import DetectionSettings, Detector
+from leaf_edge.data.folders import AUDIO_SUFFIXES, DataError, read_audio
+
+STREAM_SECONDS = 600.0  # streams are cut at about ten minutes (a pause is never cut)
+PAUSE_SECONDS = (0.5, 1.5)  # before each clip, drawn uniformly
+QUIET_NOISE_DB = -60.0  # the level of a pause when no negative audio is given (dBFS, RMS)
+SPEECH_FLOOR_DB = -35.0  # a clip's spoken part: samples within this of its peak (for latency)
+LATE_SECONDS = 0.5  # an event may come this long after the window that covers the word's end
+FILLER_SECONDS = 600.0  # negative audio read for the pauses between clips
+DET_THRESHOLDS = tuple(np.round(np.arange(0.30, 0.995, 0.025), 3))
+
+
+@dataclass(frozen=True)
+class Word:
+    """A clip placed in a stream: its label, where the clip starts and where its speech ends."""
+
+    label: str
+    start: float
+    speech_end: float
+
+
+@dataclass
+class ScoredStream:
+    """One stream's ground truth and window scores (computed once, detected many times)."""
+
+    kind: str  # keywords, speech or negative
+    seconds: float
+    words: list[Word]
+    times: np.ndarray  # [windows] end time of each window, seconds
+    scores: np.ndarray  # [windows, labels]
+
+
+def speech_end(clip: np.ndarray, rate: int) -> float:
+    """Seconds from the clip's start to the last sample within SPEECH_FLOOR_DB of its peak."""
+    level = np.abs(clip)
+    loud = np.flatnonzero(level >= level.max() * 10 ** (SPEECH_FLOOR_DB / 20)) if level.max() > 0 else []
+    return (loud[-1] + 1) / rate if len(loud) else len(clip) / rate
+
+
+def build_streams(
+    clips: list[tuple[str, np.ndarray]],
+    rate: int,
+    seed: int,
+    fillers: list[np.ndarray] | None = None,
+    stream_seconds: float = STREAM_SECONDS,
+) -> list[tuple[np.ndarray, list[Word]]]:
+    """Clips in shuffled order, each after a pause, cut into streams of about ``stream_seconds``.
+
+    A pause is a stretch of a random filler recording (negative audio) when ``fillers`` are given,
+    else quiet noise; the order and pauses follow ``seed``.
+    """
+    rng = np.random.default_rng(seed)
+    streams, parts, words, now = [], [], [], 0.0
+    for k in rng.permutation(len(clips)):
+        label, clip = clips[k]
+        pause = round(rng.uniform(*PAUSE_SECONDS) * rate)
+        parts.append(_pause(pause, rng, fillers))
+        now += pause / rate
+        words.append(Word(label, round(now, 4), round(now + speech_end(clip, rate), 4)))
+        parts.append(clip.astype(np.float32))
+        now += len(clip) / rate
+        if now >= stream_seconds:
+            parts.append(_pause(round(PAUSE_SECONDS[1] * rate), rng, fillers))
+            streams.append((np.concatenate(parts), words))
+            parts, words, now = [], [], 0.0
+    if words:
+        parts.append(_pause(round(PAUSE_SECONDS[1] * rate), rng, fillers))
+        streams.append((np.concatenate(parts), words))
+    return streams
+
+
+def _pause(samples: int, rng: np.random.Generator, fillers: list[np.ndarray] | None) -> np.ndarray:
+    if fillers:
+        source = fillers[rng.integers(len(fillers))]
+        if len(source) > samples:
+            start = int(rng.integers(len(source) - samples))
+            return source[start : start + samples].astype(np.float32)
+    return (rng.standard_normal(samples) * 10 ** (QUIET_NOISE_DB / 20)).astype(np.float32)
+
+
+def score_stream(classifier: Classifier, audio: np.ndarray, kind: str, words: list[Word]) -> ScoredStream:
+    """Run the model along the stream once, in 0.1 s blocks as a microphone delivers them."""
+    block = classifier.sample_rate // 10
+    chunks = (audio[i : i + block] for i in range(0, len(audio), block))
+    windows = list(classifier.windows(chunks, classifier.sample_rate))
+    times = np.array([w.time for w in windows], np.float64)
+    scores = np.stack([w.scores for w in windows]) if windows else np.zeros((0, len(classifier.labels)))
+    return ScoredStream(kind, len(audio) / classifier.sample_rate, words, times, scores)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """What scoring events needs to know of a model."""
+
+    labels: list[str]
+    background: tuple[str, ...]  # labels that never fire
+    window_seconds: float
+
+    @classmethod
+    def of(cls, classifier: Classifier) -> Scoring:
+        labels = classifier.labels
+        background = classifier.background or tuple(label for label in labels if label.startswith("_"))
+        return cls(labels, tuple(background), classifier.clip_samples / classifier.sample_rate)
+
+
+def detect(stream: ScoredStream, scoring: Scoring, settings: DetectionSettings) -> list:
+    """The events a detector with ``settings`` reports along a scored stream."""
+    detector = Detector(scoring.labels, settings, scoring.background)
+    events = (detector.update(s, t) for t, s in zip(stream.times, stream.scores, strict=True))
+    return [e for e in events if e is not None]
+
+
+def match(words: list[Word], events: list, window_seconds: float) -> tuple[list[float | None], list]:
+    """Pair events with the words they detect.
+
+    An event detects a word of its label if it comes after the word's clip starts and no later
+    than a window plus :data:`LATE_SECONDS` after the word's speech ends; each word and each
+    event is used once, earliest first. Returns each word's latency (event time minus speech end,
+    None when missed) and the events that detected nothing (false accepts).
+    """
+    latencies: list[float | None] = [None] * len(words)
+    unmatched = []
+    for event in events:
+        for k, word in enumerate(words):
+            late = word.speech_end + window_seconds + LATE_SECONDS
+            if latencies[k] is None and word.label == event.label and word.start <= event.time <= late:
+                latencies[k] = event.time - word.speech_end
+                break
+        else:
+            unmatched.append(event)
+    return latencies, unmatched
+
+
+def stream_figures(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> dict:
+    """False-reject rate per keyword, false accepts per hour by stream kind, latency."""
+    keywords = [label for label in scoring.labels if label not in scoring.background]
+    said = {k: 0 for k in keywords}
+    missed = {k: 0 for k in keywords}
+    latencies, seconds, false_accepts = [], {}, {}
+    for stream in streams:
+        events = detect(stream, scoring, settings)
+        spoken = [w for w in stream.words if w.label in said]
+        found, unmatched = match(spoken, events, scoring.window_seconds)
+        for word, latency in zip(spoken, found, strict=True):
+            said[word.label] += 1
+            missed[word.label] += latency is None
+            if latency is not None:
+                latencies.append(latency)
+        seconds[stream.kind] = seconds.get(stream.kind, 0.0) + stream.seconds
+        false_accepts[stream.kind] = false_accepts.get(stream.kind, 0) + len(unmatched)
+    rates = {k: missed[k] / said[k] for k in keywords if said[k]}
+    return {
+        "threshold": settings.threshold,
+        "false_reject_rate": float(np.mean(list(rates.values()))) if rates else None,
+        "false_reject_rate_per_keyword": {k: round(v, 4) for k, v in rates.items()},
+        "keywords_said": int(sum(said.values())),
+        "false_accepts": false_accepts,
+        "hours": {kind: round(s / 3600, 4) for kind, s in seconds.items()},
+        "false_accepts_per_hour": {k: round(false_accepts[k] * 3600 / s, 3) for k, s in seconds.items()},
+        "latency_seconds": _quantiles(latencies),
+    }
+
+
+def _quantiles(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    q = np.quantile(values, [0.5, 0.9])
+    return {"median": round(float(q[0]), 3), "p90": round(float(q[1]), 3)}
+
+
+def det_curve(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> list[dict]:
+    """False-reject rate and false accepts per hour as one threshold for every label moves."""
+    curve = []
+    for threshold in DET_THRESHOLDS:
+        moved = dataclasses.replace(settings, threshold=float(threshold), thresholds={})
+        figures = stream_figures(streams, scoring, moved)
+        curve.append({
+            "threshold": float(threshold),
+            "false_reject_rate": figures["false_reject_rate"],
+            "false_accepts_per_hour": figures["false_accepts_per_hour"],
+        })  # fmt: skip
+    return curve
+
+
+def negative_files(folder: str | Path, split: str) -> list[Path]:
+    """The recordings of ``folder`` in ``split`` (its manifest.csv's ``split`` column), or every
+    audio file under it when it has no manifest."""
+    folder = Path(folder)
+    manifest = folder / "manifest.csv"
+    if manifest.is_file():
+        with open(manifest, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if rows and "split" in rows[0]:
+            files = [folder / row["path"] for row in rows if row["split"] == split]
+            if not files:
+                raise DataError(f"{manifest} lists no {split} recordings")
+            return files
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder}: no audio files")
+    return files
+
+
+def evaluate_streams(
+    model: str | Path,
+    split_clips: list[tuple[str, np.ndarray]],
+    negatives: list[Path],
+    seed: int = 0,
+    negative_pauses: bool = False,
+) -> dict:
+    """Stream figures and DET curve of one .tflite model on a split's clips and on negative
+    recordings (read one at a time: hours of them never sit in memory at once). Pauses between
+    clips are quiet noise, or with ``negative_pauses`` stretches of the negative recordings."""
+    classifier = Classifier(model)
+    started = time.process_time()
+    rate = classifier.sample_rate
+    fillers, filled = [], 0.0
+    for path in negatives if negative_pauses else []:
+        if filled >= FILLER_SECONDS:
+            break
+        fillers.append(read_audio(path, rate))
+        filled += len(fillers[-1]) / rate
+    scoring = Scoring.of(classifier)
+    spoken = [(label, clip) for label, clip in split_clips if label not in scoring.background]
+    other = [(label, clip) for label, clip in split_clips if label in scoring.background]
+    streams = []
+    for kind, clips in (("keywords", spoken), ("speech", other)):
+        for audio, words in build_streams(clips, rate, seed, fillers=fillers or None):
+            streams.append(score_stream(classifier, audio, kind, words))
+    for path in negatives:
+        streams.append(score_stream(classifier, read_audio(path, rate), "negative", []))
+    cpu_seconds = time.process_time() - started
+    audio_hours = sum(s.seconds for s in streams) / 3600
+    return {
+        "model": str(model),
+        "settings": dataclasses.asdict(classifier.settings),
+        **stream_figures(streams, scoring, classifier.settings),
+        "det": det_curve(streams, scoring, classifier.settings),
+        "cpu_seconds_per_hour_of_audio": round(cpu_seconds / audio_hours, 1) if audio_hours else None,
+    }
+
+
+def det_picture(reports: list[dict], path: str | Path) -> Path:
+    """False-reject rate against false accepts per hour, one curve per model (atomic PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from leaf_edge.atomic import atomic_path
+
+    figure, axes = plt.subplots(figsize=(6, 4.5))
+    for report in reports:
+        kind = "negative" if "negative" in report["hours"] else "speech"
+        points = [(p["false_accepts_per_hour"].get(kind), p["false_reject_rate"]) for p in report["det"]]
+        points = [(max(x, 0.01), y) for x, y in points if x is not None and y is not None]
+        name = Path(report["model"]).name
+        axes.plot(*zip(*points, strict=True), marker=".", label=f"{name} ({kind} audio)")
+        at = report["false_accepts_per_hour"].get(kind)
+        axes.plot([max(at, 0.01)], [report["false_reject_rate"]], "k*", markersize=10)
+    axes.set_xscale("log")
+    axes.set_xlabel("false accepts per hour (0 drawn at 0.01)")
+    axes.set_ylabel("false-reject rate (mean over keywords)")
+    axes.set_title("DET: the threshold moves along each curve; * = the model's setting")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, format="png", dpi=120)
+    plt.close(figure)
+    return path
