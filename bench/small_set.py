@@ -3,8 +3,8 @@ the default options (plus ``--gabor grouped``), timed, and scored in-font and on
 
     .venv/bin/python bench/small_set.py WORKDIR [--frontend leaf|mel] [--seed N] [-- TRAIN OPTIONS]
 
-Generates ``WORKDIR/instruments-440`` once (``leaf-edge data instruments --clips-per-family 10``:
-three training fonts and TimGM6mb, heard only in the test split), trains ``WORKDIR/RUN`` with
+Generates ``WORKDIR/instruments-440`` once (``leaf-edge data instruments --clips-per-family 8``:
+four training sample sets and TimGM6mb, heard only in the test split), trains ``WORKDIR/RUN`` with
 the ``leaf-edge train`` command line (a finished run is reused: delete it to time again) and
 prints JSON: seconds to train, the epoch kept and the last, test accuracy, accuracy by font.
 """
@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     data = args.workdir / "instruments-440"
     if not (data / "dataset.json").exists():
-        subprocess.run([*LEAF_EDGE, "data", "instruments", str(data), "--clips-per-family", "10"], check=True)
+        subprocess.run([*LEAF_EDGE, "data", "instruments", str(data), "--clips-per-family", "8"], check=True)
     run = args.workdir / f"{args.frontend}-seed{args.seed}"
     options = ["--gabor", "grouped"] if args.frontend == "leaf" else ["--frontend", "mel"]
     started = time.monotonic()

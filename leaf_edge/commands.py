@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from leaf_edge.cli import user_errors
+from leaf_edge.data.instruments import InstrumentSetConfig
 
 
 @click.group()
@@ -62,24 +63,25 @@ def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: 
 
 @data.command("instruments")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--clips-per-family", default=60, show_default=True, help="Clips per family and sound font.")
+@click.option("--clips-per-family", default=InstrumentSetConfig.clips_per_family, show_default=True,
+              help="Clips per family and sound font.")  # fmt: skip
 @click.option("--seed", default=0, show_default=True)
 @click.option("--workers", type=int, help="Processes (default: every core).")
-@click.option("--train-fonts", default="fluidr3,opl3,csound", show_default=True,
-              help="Sound fonts of the train, validation and in-font test clips.")  # fmt: skip
-@click.option("--unseen-fonts", default="timgm6mb", show_default=True,
+@click.option("--train-fonts", default=",".join(InstrumentSetConfig.train_fonts), show_default=True,
+              help="Sample sets of the train, validation and in-font test clips.")  # fmt: skip
+@click.option("--unseen-fonts", default=",".join(InstrumentSetConfig.unseen_fonts), show_default=True,
               help="Sound fonts heard only in the test split ('' for none).")  # fmt: skip
 @user_errors
 def instruments(out: Path, clips_per_family: int, seed: int, workers: int | None, train_fonts: str,
                 unseen_fonts: str) -> None:  # fmt: skip
-    """Render NSynth's 11 instrument families with fluidsynth into OUT (2 s, 44.1 kHz stereo).
+    """Render NSynth's 11 instrument families (fluidsynth, timidity) into OUT (2 s, 44.1 kHz stereo).
 
     \b
     Example:
       leaf-edge data instruments data/instruments
       leaf-edge data instruments data/small --clips-per-family 10
     """
-    from leaf_edge.data.instruments import InstrumentSetConfig, generate_instruments
+    from leaf_edge.data.instruments import generate_instruments
 
     if clips_per_family < 1:
         raise click.BadParameter("must be at least 1", param_hint="--clips-per-family")
@@ -104,7 +106,7 @@ def _non_negative(value: str, option: str) -> float:
     except ValueError:
         number = -1.0
     if not number >= 0 or number == float("inf"):
-        raise click.BadParameter(f"{value!r} is not a number >= 0 (or auto)", param_hint=option)
+        raise click.BadParameter(f"{value!r} is not a number >= 0", param_hint=option)
     return number
 
 
@@ -160,10 +162,10 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--babble/--no-babble", default=False, help="Other talkers behind half the clips; off.")
 @click.option(
     "--mixup",
-    metavar="ALPHA|auto",
-    default="auto",
+    metavar="ALPHA",
+    default="0",
     show_default=True,
-    help="Blend pairs of clips and labels, Beta(a, a); 0: off; auto: 0.4 with cnn-small.",
+    help="Blend pairs of clips and labels, Beta(a, a); 0: off.",
 )
 @click.option(
     "--hold-out-engine",
@@ -223,7 +225,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             eq_prob=0.5 if eq else 0.0,
             warp=0.15 if warp else 0.0,
             babble_prob=0.5 if babble else 0.0,
-            mixup=None if mixup == "auto" else _non_negative(mixup, "--mixup"),
+            mixup=_non_negative(mixup, "--mixup"),
         )
     config = TrainConfig(
         data=str(data_dir.resolve()),

@@ -31,7 +31,7 @@ import tensorflow as tf
 
 from leaf_edge.atomic import write_json
 from leaf_edge.checkpoints import EpochLog
-from leaf_edge.classifiers import SMALL_SET_CLASSIFIER, auto_classifier
+from leaf_edge.classifiers import auto_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms, mixup
 from leaf_edge.data.folders import (
@@ -55,7 +55,6 @@ BN_REESTIMATION_BATCHES = 50
 # An epoch is at least this many steps: on a small set one pass is a handful of steps, too few
 # for the per-epoch validation, checkpoint and learning-rate warm-up to mean anything.
 MIN_STEPS_PER_EPOCH = 50
-SMALL_SET_MIXUP = 0.4  # mixup's alpha where --mixup is left to the set size (small sets only)
 
 
 @dataclass(frozen=True)
@@ -144,13 +143,6 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
         return True
     has_chief = "chief" in resolver.cluster_spec().as_dict()
     return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
-
-
-def mixup_alpha(config: TrainConfig, classifier: str) -> float:
-    """mixup's alpha: as asked, or by default on for the small-set classifier only."""
-    if config.augment.mixup is not None:
-        return config.augment.mixup
-    return SMALL_SET_MIXUP if classifier == SMALL_SET_CLASSIFIER else 0.0
 
 
 def training_dataset(
@@ -275,7 +267,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)
     classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
-    alpha = mixup_alpha(config, classifier)
+    alpha = config.augment.mixup
     train_data = training_dataset(splits["train"], config, rooms, noise_bank, len(index.labels), alpha)
     why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
     log(

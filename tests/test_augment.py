@@ -14,6 +14,7 @@ from leaf_edge.data.augment import (
     augment_batch,
     equalise,
     make_rooms,
+    mixup,
     reverberate,
     speed_and_shift,
 )
@@ -153,3 +154,18 @@ def test_babble_mixes_other_clips_of_the_batch_at_the_snr():
     np.testing.assert_array_equal(out[7], 0.0)
     off = add_babble(tf.constant(waves), dataclasses.replace(config, babble_prob=0.0)).numpy()
     np.testing.assert_array_equal(off, waves)
+
+
+def test_mixup_blends_clips_and_targets_with_the_same_weight():
+    waves = tf.constant(np.eye(8, 16, dtype=np.float32))  # clip k is a click at sample k
+    targets = tf.one_hot(tf.range(8) % 4, 4)
+    mixed, blended = (t.numpy() for t in mixup(waves, targets, alpha=0.4, seed=3))
+    np.testing.assert_allclose(blended.sum(axis=1), 1.0, atol=1e-6)
+    for k in range(8):
+        own = mixed[k, k]  # the clip's own click keeps its weight, at least a half
+        assert 0.5 <= own <= 1.0
+        partner = int(np.argmax(np.where(np.arange(16) == k, -1, mixed[k]))) if own < 1 else k
+        expected = np.zeros(4)
+        expected[k % 4] += own
+        expected[partner % 4] += 1 - own
+        np.testing.assert_allclose(blended[k], expected, atol=1e-5)

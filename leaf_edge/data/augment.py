@@ -35,7 +35,7 @@ class AugmentConfig:
     warp: float = 0.0  # formant warp on features, within 1 +- warp (SpecAugment); off by default
     babble_prob: float = 0.0  # other talkers (clips of the batch) behind the clip; off by default
     babble_snr_db: tuple[float, float] = (3.0, 20.0)
-    mixup: float | None = None  # Beta(a, a) blend of two clips and labels; 0: off; None: by set size
+    mixup: float = 0.0  # Beta(a, a) blend of two clips and labels; 0: off
 
     @classmethod
     def off(cls) -> AugmentConfig:

@@ -1,11 +1,12 @@
 """The built-in instrument set: NSynth's 11 instrument families rendered from General MIDI fonts.
 
 Each clip is one note or a chord of one General MIDI program (random pitch within the family's
-range, velocity, length, pan), rendered by fluidsynth from a sound font in Debian's main archive
-at 44.1 kHz stereo. Clips of the training fonts are split 80/10/10 into train, validation and
-test; every clip of the unseen font (TimGM6mb by default) is in the test split, so the test
-split measures both in-font accuracy and accuracy on a font no training clip came from
-(``evaluate`` reports accuracy per font from ``manifest.csv``'s ``engine`` column)::
+range, velocity, length, pan), rendered at 44.1 kHz stereo from a sample set in Debian's main
+archive: three sound fonts played by fluidsynth and the freepats patches played by timidity
+(a second synthesizer as well as other samples). Clips of the training fonts are split 80/10/10
+into train, validation and test; every clip of the unseen font (TimGM6mb by default) is in the
+test split, so the test split measures both in-font accuracy and accuracy on a font no training
+clip came from (``evaluate`` reports accuracy per font from ``manifest.csv``'s ``engine`` column)::
 
     OUT/bass/fluidr3-032-0007.flac ...   a folder per family
     OUT/_background_noise_/*.wav         quiet noise files for augmentation and background
@@ -95,9 +96,9 @@ SOUND_FONTS = {
 class InstrumentSetConfig:
     """What to generate. The defaults make the set the shipped instrument models train on."""
 
-    clips_per_family: int = 60  # per sound font
+    clips_per_family: int = 150  # per sound font
     seed: int = 0
-    train_fonts: tuple[str, ...] = ("fluidr3", "opl3", "csound")
+    train_fonts: tuple[str, ...] = ("fluidr3", "opl3", "csound", "freepats")
     unseen_fonts: tuple[str, ...] = ("timgm6mb",)
     validation_share: float = 0.1
     test_share: float = 0.1
