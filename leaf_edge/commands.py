@@ -110,6 +110,60 @@ def _non_negative(value: str, option: str) -> float:
     return number
 
 
+@data.command("negatives")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
+              default=Path.home() / ".cache" / "leaf-edge" / "debs", show_default=True,
+              help="Where the Debian packages are downloaded and unpacked (kept for reruns).")  # fmt: skip
+@click.option("--sources", help="Package sources to use, comma-separated (default: all).")
+@click.option("--midi-minutes", default="60,15,15", show_default=True,
+              help="Minutes of generated MIDI music for train,validation,test.")  # fmt: skip
+@click.option("--tts-minutes", default="60,15,15", show_default=True,
+              help="Minutes of text-to-speech passages for train,validation,test.")  # fmt: skip
+@click.option("--seed", default=0, show_default=True)
+@click.option("--workers", type=int, help="Processes (default: every core).")
+@user_errors
+def negatives(out: Path, cache: Path, sources: str | None, midi_minutes: str, tts_minutes: str, seed: int,
+              workers: int | None) -> None:  # fmt: skip
+    """Gather hours of audio with no keyword in it from Debian packages into OUT (16 kHz FLAC).
+
+    Music, effects and speech in other languages from Debian main packages (downloaded with
+    apt-get into --cache, not installed), MIDI music rendered here and TTS passages; each source
+    wholly in train, validation or test. Stream evaluation and training use it.
+
+    \b
+    Example:
+      leaf-edge data negatives data/negatives
+      leaf-edge evaluate models/keywords-leaf.tflite data/keywords --stream --negatives data/negatives
+    """
+    from leaf_edge.data.negatives import PACKAGE_SOURCES, NegativeSetConfig, generate_negatives
+
+    def minutes(value: str, option: str) -> dict:
+        parts = _csv(value) or ()
+        try:
+            numbers = [float(v) for v in parts]
+        except ValueError:
+            numbers = []
+        if len(numbers) != 3 or not all(0 <= n < 1e5 for n in numbers):
+            raise click.BadParameter(
+                f"{value!r}: three minutes >= 0 (train,validation,test)", param_hint=option
+            )
+        return dict(zip(("train", "validation", "test"), numbers, strict=True))
+
+    config = NegativeSetConfig(
+        seed=seed, sources=_csv(sources) or tuple(s.name for s in PACKAGE_SOURCES),
+        midi_minutes=minutes(midi_minutes, "--midi-minutes"),
+        tts_minutes=minutes(tts_minutes, "--tts-minutes"),
+    )  # fmt: skip
+    summary = generate_negatives(out, config, cache, workers)
+    click.echo(
+        f"{out}: "
+        + ", ".join(f"{split} {hours:.2f} h" for split, hours in summary["hours"].items())
+        + f" from {len(summary['sources'])} sources in {summary['seconds_to_gather']:.0f} s; "
+        f"{summary['skipped']} files unreadable or silent"
+    )
+
+
 def _csv(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 

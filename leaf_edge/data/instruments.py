@@ -158,14 +158,15 @@ def plan_notes(config: InstrumentSetConfig, rng: np.random.Generator, family: st
     return Note(pitches, int(rng.integers(45, 128)), start, length, int(rng.integers(24, 104)))
 
 
-def _midi(program: int, notes: list[Note], slot: float) -> mido.MidiFile:
-    """One track: each note set in its own slot of ``slot`` seconds (120 bpm, 480 ticks a beat)."""
+def midi_file(program: int, notes: list[Note], offsets: list[float], end: float) -> mido.MidiFile:
+    """One track of one program: note k starts at ``offsets[k] + notes[k].start`` seconds
+    (120 bpm, 480 ticks a beat); the file lasts ``end`` seconds."""
     ticks_per_second = 960
     midi = mido.MidiFile(ticks_per_beat=480)
     events = []
-    for k, note in enumerate(notes):
-        on = round((k * slot + note.start) * ticks_per_second)
-        off = round((k * slot + note.start + note.length) * ticks_per_second)
+    for note, offset in zip(notes, offsets, strict=True):
+        on = round((offset + note.start) * ticks_per_second)
+        off = round((offset + note.start + note.length) * ticks_per_second)
         events.append((on - 1, 0, mido.Message("control_change", control=10, value=note.pan)))
         for pitch in note.pitches:
             events.append((on, 1, mido.Message("note_on", note=pitch, velocity=note.velocity)))
@@ -176,8 +177,7 @@ def _midi(program: int, notes: list[Note], slot: float) -> mido.MidiFile:
     for tick, _, message in events:
         track.append(message.copy(time=max(0, tick - now)))
         now = max(now, tick)
-    end = round(len(notes) * slot * ticks_per_second)
-    track.append(mido.MetaMessage("end_of_track", time=max(0, end - now)))
+    track.append(mido.MetaMessage("end_of_track", time=max(0, round(end * ticks_per_second) - now)))
     midi.tracks.append(track)
     return midi
 
@@ -189,15 +189,22 @@ def _render_command(font: SoundFont, midi_path: Path, wav_path: Path, rate: int)
             "-F", str(wav_path), font.file, str(midi_path)]  # fmt: skip
 
 
+def render_midi(font: SoundFont, midi: mido.MidiFile, rate: int) -> np.ndarray:
+    """The MIDI file played by the font's synthesizer -> ``[samples, 2]`` float32 at ``rate``."""
+    with tempfile.TemporaryDirectory(prefix="leaf-edge-midi-") as tmp:
+        midi_path, wav_path = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
+        midi.save(midi_path)
+        command = _render_command(font, midi_path, wav_path, rate)
+        subprocess.run(command, check=True, capture_output=True, timeout=600)
+        audio, _ = sf.read(wav_path, dtype="float32", always_2d=True)
+    return audio
+
+
 def render_program(font: SoundFont, program: int, notes: list[Note], config: InstrumentSetConfig):
     """Render the notes (one slot each, a second of tail between) -> [clips, samples, 2] float32."""
     slot = config.clip_seconds + 1.0
-    with tempfile.TemporaryDirectory(prefix="leaf-edge-midi-") as tmp:
-        midi_path, wav_path = Path(tmp) / "notes.mid", Path(tmp) / "notes.wav"
-        _midi(program, notes, slot).save(midi_path)
-        command = _render_command(font, midi_path, wav_path, config.sample_rate)
-        subprocess.run(command, check=True, capture_output=True, timeout=600)
-        audio, _ = sf.read(wav_path, dtype="float32", always_2d=True)
+    midi = midi_file(program, notes, [k * slot for k in range(len(notes))], len(notes) * slot)
+    audio = render_midi(font, midi, config.sample_rate)
     slot_samples = round(slot * config.sample_rate)
     clip_samples = round(config.clip_seconds * config.sample_rate)
     audio = np.pad(audio, ((0, max(0, len(notes) * slot_samples - len(audio))), (0, 0)))
