@@ -25,8 +25,12 @@ from leaf_edge.data.words import KEYWORDS
 from tests.conftest import require
 
 CACHE = Path.home() / ".cache" / "leaf-edge" / "debs"  # the command's default: downloads are kept
-SMALL = NegativeSetConfig(sources=("lugaru", "klettres-west"), midi_minutes={"train": 1, "validation": 0,
-                          "test": 1}, tts_minutes={"train": 1, "validation": 1, "test": 1}, piece_seconds=30)  # fmt: skip
+SMALL = NegativeSetConfig(
+    sources=("lugaru", "klettres-west"),
+    midi_minutes={"train": 1, "validation": 0, "test": 1},
+    tts_minutes={"train": 1, "validation": 1, "test": 1},
+    piece_seconds=30,
+)
 
 
 @pytest.fixture(scope="module")
