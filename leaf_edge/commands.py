@@ -369,6 +369,8 @@ def evaluate(
         return
     if len(targets) != 1 or negatives or engine or negative_pauses:
         raise click.UsageError("one RUN without --stream; --negatives and --engine go with --stream")
+    if targets[0].suffix == ".tflite":
+        raise click.UsageError(f"{targets[0]} is a model file: add --stream, or give a RUN folder")
     from leaf_edge.evaluate import evaluate_run, format_report
 
     report = evaluate_run(targets[0], data_dir, split)
