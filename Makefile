@@ -46,7 +46,6 @@ model: $(STAMP)  ## rebuild models/ from nothing (about 4.5 hours on 2 cores; re
 	$(BIN)/python scripts/make_demo_recording.py models/demo-keywords.wav
 	test -f $(INSTRUMENT_DATA)/dataset.json || $(BIN)/leaf-edge data instruments $(INSTRUMENT_DATA)
 	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --classifier cnn-small --out $(INSTRUMENT_RUN)
-	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --classifier cnn-small --out $(INSTRUMENT_RUN) --epochs 40
 	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --frontend mel --classifier cnn-small --out $(INSTRUMENT_MEL_RUN)
 	$(BIN)/leaf-edge convert $(INSTRUMENT_RUN) -o models/instruments-leaf.tflite --quantize int8 --task scenes --force \
 	  $(MODEL_META) --name instruments-leaf \
