@@ -278,7 +278,7 @@ def det_picture(reports: list[dict], path: str | Path) -> Path:
 
     from leaf_edge.atomic import atomic_path
 
-    figure, axes = plt.subplots(figsize=(6, 4.5))
+    figure, axes = plt.subplots(figsize=(7, 4.8))
     for report in reports:
         kind = "negative" if "negative" in report["hours"] else "speech"
         points = [(p["false_accepts_per_hour"].get(kind), p["false_reject_rate"]) for p in report["det"]]
@@ -290,7 +290,7 @@ def det_picture(reports: list[dict], path: str | Path) -> Path:
     axes.set_xscale("log")
     axes.set_xlabel("false accepts per hour (0 drawn at 0.01)")
     axes.set_ylabel("false-reject rate (mean over keywords)")
-    axes.set_title("DET: the threshold moves along each curve; * = the model's setting")
+    axes.set_title("DET: the threshold moves along each curve; * = the model's setting", fontsize=9)
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     figure.tight_layout()
