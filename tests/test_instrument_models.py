@@ -44,4 +44,4 @@ def test_instrument_models_carry_their_task_and_name_notes_of_an_unseen_font(nam
     clips, labels = unseen_notes
     named = [classifier.classify(clip, 44100, top_k=1)[0].label for clip in clips]
     right = np.mean([a == b for a, b in zip(named, labels, strict=True)])
-    assert right >= 0.4, list(zip(labels, named, strict=True))  # chance: 1/11
+    assert right >= 0.7, list(zip(labels, named, strict=True))  # chance: 1/11; shipped: 0.86, 0.82
