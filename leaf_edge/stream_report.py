@@ -49,11 +49,13 @@ def stream_reports(
     clips_by_rate: dict[tuple[int, tuple[str, ...]], list] = {}
     reports = []
     for model in models:
-        probe = Classifier(model)
-        key = (probe.sample_rate, tuple(probe.labels))
+        classifier = Classifier(model)
+        key = (classifier.sample_rate, tuple(classifier.labels))
         if key not in clips_by_rate:
-            clips_by_rate[key] = split_clips(data_dir, probe.labels, split, engine, probe.sample_rate)
-        report = evaluate_streams(model, clips_by_rate[key], recordings, seed, negative_pauses)
+            clips_by_rate[key] = split_clips(
+                data_dir, classifier.labels, split, engine, classifier.sample_rate
+            )
+        report = evaluate_streams(classifier, clips_by_rate[key], recordings, seed, negative_pauses)
         report.update(
             data=str(data_dir), split=split, engine=engine, negatives=negatives and str(negatives),
             pauses="negative audio" if negative_pauses else "quiet noise",

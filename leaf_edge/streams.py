@@ -231,16 +231,15 @@ def negative_files(folder: str | Path, split: str) -> list[Path]:
 
 
 def evaluate_streams(
-    model: str | Path,
+    classifier: Classifier,
     split_clips: list[tuple[str, np.ndarray]],
     negatives: list[Path],
     seed: int = 0,
     negative_pauses: bool = False,
 ) -> dict:
-    """Stream figures and DET curve of one .tflite model on a split's clips and on negative
+    """Stream figures and DET curve of one loaded model on a split's clips and on negative
     recordings (read one at a time: hours of them never sit in memory at once). Pauses between
     clips are quiet noise, or with ``negative_pauses`` stretches of the negative recordings."""
-    classifier = Classifier(model)
     started = time.process_time()
     rate = classifier.sample_rate
     fillers, filled = [], 0.0
@@ -261,7 +260,7 @@ def evaluate_streams(
     cpu_seconds = time.process_time() - started
     audio_hours = sum(s.seconds for s in streams) / 3600
     return {
-        "model": str(model),
+        "model": str(classifier.path),
         "settings": dataclasses.asdict(classifier.settings),
         **stream_figures(streams, scoring, classifier.settings),
         "det": det_curve(streams, scoring, classifier.settings),

@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
+from device import Classifier
 from device.detect import DetectionSettings
 from leaf_edge.cli import main
 from leaf_edge.data.words import KEYWORDS
@@ -97,7 +98,7 @@ def keyword_clips():
 def test_the_shipped_model_streams_keywords_with_few_misses(keyword_model, keyword_clips, tmp_path):
     noise = tmp_path / "noise.flac"
     sf.write(noise, np.random.default_rng(0).normal(0, 0.01, 16000 * 60).astype(np.float32), 16000)
-    report = evaluate_streams(keyword_model, keyword_clips, [noise], seed=0)
+    report = evaluate_streams(Classifier(keyword_model), keyword_clips, [noise], seed=0)
     assert report["keywords_said"] == 10
     assert report["false_reject_rate"] <= 0.2, report["false_reject_rate_per_keyword"]
     assert set(report["hours"]) == {"keywords", "speech", "negative"}

@@ -34,6 +34,7 @@ import soxr
 from tqdm import tqdm
 
 from leaf_edge.data.engines import Voice, require_engine
+from leaf_edge.data.folders import AudioError, read_audio
 from leaf_edge.data.generated import build_atomically
 from leaf_edge.data.instruments import SOUND_FONTS, Note, midi_file, render_midi, require_fonts
 from leaf_edge.data.words import KEYWORDS
@@ -141,16 +142,13 @@ def source_files(source: PackageSource, tree: Path) -> list[Path]:
 
 
 def _to_flac(job) -> tuple[str, float] | None:
-    """Decode, mix to mono, resample to 16 kHz and write FLAC; None for an unreadable file."""
+    """Decode, mix to mono, resample to 16 kHz and write FLAC; None for an unusable file."""
     source_path, out_path = job
     try:
-        audio, rate = sf.read(source_path, dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError):
+        audio = read_audio(source_path, RATE)
+    except AudioError:
         return None
-    audio = audio.mean(axis=1)
-    if rate != RATE:
-        audio = soxr.resample(audio, rate, RATE)
-    if len(audio) < RATE // 10 or not np.isfinite(audio).all() or np.abs(audio).max() < 1e-4:
+    if len(audio) < RATE // 10 or np.abs(audio).max() < 1e-4:
         return None
     sf.write(out_path, np.clip(audio, -1, 1), RATE, subtype="PCM_16")
     return str(out_path), len(audio) / RATE
