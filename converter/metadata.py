@@ -27,9 +27,9 @@ from device.metadata import (
     METADATA_BUFFER_NAME,
     METADATA_IDENTIFIER,
 )
+from leaf_edge.data.words import BACKGROUND_LABELS
 
 MIN_PARSER_VERSION = "1.3.0"  # the first metadata schema with AudioProperties
-BACKGROUND_LABELS = ("_silence_", "_unknown_")
 # Starting points for streaming detection; `leaf-edge listen` flags override them.
 DETECTION_DEFAULTS = {
     "hop_seconds": 0.25,

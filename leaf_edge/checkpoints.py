@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from leaf_edge.atomic import write_json
 from leaf_edge.model import reestimate_batchnorm, save_model
+from leaf_edge.negative_training import CHECKPOINT_FA_PER_HOUR
 
 BN_BATCHES_PER_EPOCH = 10
 
@@ -44,19 +45,31 @@ def better(entry: dict, best: dict | None) -> bool:
     return entry["val_loss"] < best.get("val_loss", np.inf)
 
 
+def better_stream(entry: dict, best: dict | None) -> bool:
+    """Fewer validation misses at the stream proxy's false-accept rate wins; then the lower loss."""
+    if best is None:
+        return True
+    if entry["val_miss_at_fa"] != best["val_miss_at_fa"]:
+        return entry["val_miss_at_fa"] < best["val_miss_at_fa"]
+    return entry["val_loss"] < best["val_loss"]
+
+
 class EpochLog(keras.callbacks.Callback):
     """After every epoch: BatchNorm re-estimated on ``bn_batches`` (an iterator of training
     batches; None leaves the moving averages as they are), validation, then metrics.json,
     best.keras (the best epoch so far) and last.keras written atomically, and one log line.
 
     It fills ``val_loss``/``val_accuracy`` into the epoch's logs, so callbacks after it
-    (progress bar, TensorBoard) show them: give ``fit`` no validation data of its own.
+    (progress bar, TensorBoard) show them: give ``fit`` no validation data of its own. With a
+    ``stream_proxy`` (:class:`leaf_edge.negative_training.StreamProxy`) it also scores misses at a
+    false-accept rate and keeps the best epoch by them as best-stream.keras.
     """
 
-    def __init__(self, run: Path, metrics: dict, write: bool, validation, bn_batches=None, log=print):
+    def __init__(self, run: Path, metrics: dict, write: bool, validation, bn_batches=None, log=print,
+                 stream_proxy=None):  # fmt: skip
         super().__init__()
         self.run, self.metrics, self.write, self.log = run, metrics, write, log
-        self.validation, self.bn_batches = validation, bn_batches
+        self.validation, self.bn_batches, self.stream_proxy = validation, bn_batches, stream_proxy
         self.started = time.monotonic()
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -70,6 +83,8 @@ class EpochLog(keras.callbacks.Callback):
                 self.model, (next(self.bn_batches)[0] for _ in range(BN_BATCHES_PER_EPOCH))
             )
         logs.update(validate(self.model, self.validation))
+        if self.stream_proxy is not None:
+            logs.update(self.stream_proxy.score(self.model))
         entry = {"epoch": epoch + 1, "seconds": round(time.monotonic() - self.started, 1)}
         entry.update({k: float(v) for k, v in logs.items()})
         entry["bn_reestimated_batches"] = reestimated
@@ -77,9 +92,14 @@ class EpochLog(keras.callbacks.Callback):
         is_best = better(entry, self.metrics.get("best"))
         if is_best:
             self.metrics["best"] = {k: entry[k] for k in ("epoch", "val_accuracy", "val_loss")}
+        stream_best = self.stream_proxy is not None and better_stream(entry, self.metrics.get("best_stream"))
+        if stream_best:
+            self.metrics["best_stream"] = {k: entry[k] for k in ("epoch", "val_miss_at_fa", "val_loss")}
         if self.write:
             if is_best:
                 save_model(self.model, self.run / "best.keras")
+            if stream_best:
+                save_model(self.model, self.run / "best-stream.keras")
             save_model(self.model, self.run / "last.keras")
             write_json(self.run / "metrics.json", self.metrics)
         best = self.metrics["best"]
@@ -88,4 +108,7 @@ class EpochLog(keras.callbacks.Callback):
             + (f" (BatchNorm re-estimated on {reestimated} training batches)" if reestimated else "")
             + (" - best so far, kept as best.keras" if is_best
                else f" - best stays epoch {best['epoch']} ({best['val_accuracy']:.4f})")
+            + (f"; misses {entry['val_miss_at_fa']:.4f} at {CHECKPOINT_FA_PER_HOUR:g} false accepts an hour"
+               + (" - best so far, kept as best-stream.keras" if stream_best else "")
+               if self.stream_proxy is not None else "")
         )  # fmt: skip

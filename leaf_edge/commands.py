@@ -238,13 +238,22 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
     metavar="DIR|noise",
     help="Add a _silence_ class cut from DIR's recordings, or from generated quiet noise.",
 )
+@click.option(
+    "--negatives",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A `leaf-edge data negatives` folder: its training hours as noise, _silence_ windows "
+    "and mined hard negatives; its validation hours score misses at a false-accept rate.",
+)
+@click.option("--checkpoint-by", type=click.Choice(["accuracy", "stream"]), default="accuracy",
+              show_default=True, help="stream: keep the epoch that misses fewest validation keywords at "
+              "4 false accepts an hour of validation negatives (needs --negatives).")  # fmt: skip
 @click.option("--freeze-frontend", is_flag=True, help="Keep the frontend at its mel-like initialisation.")
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
           rooms, speed, gain, specaugment, eq, warp, babble, mixup, hold_out_engine, split_by,
-          validation_share, test_share, test_dir, background, freeze_frontend,
+          validation_share, test_share, test_dir, background, negatives, checkpoint_by, freeze_frontend,
           distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
@@ -255,6 +264,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
       leaf-edge train data/keywords --out runs/leaf
       leaf-edge train data/keywords --frontend mel --out runs/mel
       leaf-edge train data/keywords --hold-out-engine flite --out runs/leaf-no-flite
+      leaf-edge train data/keywords --negatives data/negatives --out runs/leaf-negatives
     """
     from leaf_edge.config import AudioSpec
     from leaf_edge.data.augment import AugmentConfig
@@ -297,6 +307,8 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         test_share=test_share,
         test_data=str(test_dir.resolve()) if test_dir else None,
         background=background if background in (None, "noise") else str(Path(background).resolve()),
+        negatives=str(negatives.resolve()) if negatives else None,
+        checkpoint_by=checkpoint_by,
         freeze_frontend=freeze_frontend,
         spec=AudioSpec(
             sample_rate=sample_rate,

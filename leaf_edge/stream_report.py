@@ -10,7 +10,8 @@ from pathlib import Path
 
 from device import Classifier
 from leaf_edge.data.folders import DataError, clip_engines, index_folder, manifest_key, read_audio
-from leaf_edge.streams import det_picture, evaluate_streams, negative_files
+from leaf_edge.data.negatives import negative_files
+from leaf_edge.streams import det_picture, evaluate_streams
 
 
 def split_clips(data_dir: Path, labels: list[str], split: str, engine: str | None, rate: int):

@@ -18,7 +18,6 @@ the DET curve.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ import numpy as np
 
 from device import Classifier
 from device.detect import DetectionSettings, Detector
-from leaf_edge.data.folders import AUDIO_SUFFIXES, DataError, read_audio
+from leaf_edge.data.folders import read_audio
 
 STREAM_SECONDS = 600.0  # streams are cut at about ten minutes (a pause is never cut)
 PAUSE_SECONDS = (0.5, 1.5)  # before each clip, drawn uniformly
@@ -209,25 +208,6 @@ def det_curve(streams: list[ScoredStream], scoring: Scoring, settings: Detection
             "false_accepts_per_hour": figures["false_accepts_per_hour"],
         })  # fmt: skip
     return curve
-
-
-def negative_files(folder: str | Path, split: str) -> list[Path]:
-    """The recordings of ``folder`` in ``split`` (its manifest.csv's ``split`` column), or every
-    audio file under it when it has no manifest."""
-    folder = Path(folder)
-    manifest = folder / "manifest.csv"
-    if manifest.is_file():
-        with open(manifest, newline="") as f:
-            rows = list(csv.DictReader(f))
-        if rows and "split" in rows[0]:
-            files = [folder / row["path"] for row in rows if row["split"] == split]
-            if not files:
-                raise DataError(f"{manifest} lists no {split} recordings")
-            return files
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-    if not files:
-        raise DataError(f"{folder}: no audio files")
-    return files
 
 
 def evaluate_streams(

@@ -44,12 +44,21 @@ from leaf_edge.data.folders import (
     load_split,
     read_audio,
 )
-from leaf_edge.data.words import BACKGROUND_NOISE
+from leaf_edge.data.words import BACKGROUND_LABELS, BACKGROUND_NOISE, SILENCE
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.frontends import make_frontend
 from leaf_edge.guards import dominant_class_warning
 from leaf_edge.layers import SpecAugment
 from leaf_edge.model import build_model, load_model, model_frontend, reestimate_batchnorm, save_model
+from leaf_edge.negative_training import (
+    BANK_HOURS,
+    BANK_SECONDS,
+    HardNegativeMiner,
+    StreamProxy,
+    hard_negative_pool,
+    mix_in_negatives,
+    negative_bank,
+)
 
 BN_REESTIMATION_BATCHES = 50
 # An epoch is at least this many steps: on a small set one pass is a handful of steps, too few
@@ -76,6 +85,8 @@ class TrainConfig:
     test_share: float = 0.1
     test_data: str | None = None  # a separate folder of test clips
     background: str | None = None  # a folder of recordings, or "noise": a _silence_ class from it
+    negatives: str | None = None  # a `leaf-edge data negatives` folder (leaf_edge.negative_training)
+    checkpoint_by: str = "accuracy"  # or "stream": misses at a false-accept rate (needs negatives)
     freeze_frontend: bool = False  # keep the frontend at its (mel-like) initialisation
     spec: AudioSpec = field(default_factory=AudioSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -146,15 +157,24 @@ def _is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def training_dataset(
-    split: LoadedSplit, config: TrainConfig, rooms, noise_bank, n_labels: int, alpha: float = 0.0
+    split: LoadedSplit,
+    config: TrainConfig,
+    rooms,
+    noise_bank,
+    n_labels: int,
+    alpha: float = 0.0,
+    negatives: tuple | None = None,
 ) -> tf.data.Dataset:
     """Shuffled, batched, augmented on the fly, with one-hot targets (blended by mixup where it
-    is on); repeats forever (steps per epoch are fixed)."""
+    is on); repeats forever (steps per epoch are fixed). ``negatives`` (bank, hard-negative pool,
+    silence label) replaces a share of every batch by windows of negative audio."""
     dataset = tf.data.Dataset.from_tensor_slices((split.waves, split.labels))
     dataset = dataset.shuffle(len(split.labels), seed=config.seed, reshuffle_each_iteration=True)
     dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
 
     def augment(waves, labels):
+        if negatives is not None:
+            waves, labels = mix_in_negatives(waves, labels, *negatives)
         waves = augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank)
         targets = tf.one_hot(labels, n_labels)
         if alpha:
@@ -170,8 +190,12 @@ def evaluation_dataset(split: LoadedSplit, batch_size: int) -> tf.data.Dataset:
     return tf.data.Dataset.from_tensor_slices((split.waves, split.labels)).batch(batch_size)
 
 
-def augmentation_sources(config: TrainConfig, index, log=None) -> tuple[tf.Tensor | None, tf.Tensor | None]:
-    """The recipe's room impulse responses and background-noise bank (None where off or absent)."""
+def augmentation_sources(
+    config: TrainConfig, index, log=None, negative_bank: np.ndarray | None = None
+) -> tuple[tf.Tensor | None, tf.Tensor | None]:
+    """The recipe's room impulse responses and background-noise bank (None where off or absent).
+    With a bank of negative audio, the noise bank is that bank plus the background noise cut to
+    its stretches' length."""
     spec, augment = config.spec, config.augment
     rooms = None
     if augment.room_prob:
@@ -180,6 +204,10 @@ def augmentation_sources(config: TrainConfig, index, log=None) -> tuple[tf.Tenso
         return rooms, None
     noises = [read_audio(path, spec.sample_rate) for path in index.background]
     noises = [n for n in noises if len(n) >= spec.clip_samples]
+    if negative_bank is not None:
+        length = negative_bank.shape[1]
+        cut = [n[: len(n) // length * length].reshape(-1, length) for n in noises if len(n) >= length]
+        return rooms, tf.constant(np.concatenate([negative_bank, *cut]))
     if not noises:
         if log:
             log(
@@ -189,6 +217,29 @@ def augmentation_sources(config: TrainConfig, index, log=None) -> tuple[tf.Tenso
         return rooms, None
     length = min(len(n) for n in noises)
     return rooms, tf.constant(np.stack([n[:length] for n in noises]))
+
+
+def check_negative_options(config: TrainConfig, index: DatasetIndex) -> None:
+    """Refuse ``--negatives``/``--checkpoint-by`` combinations that cannot work, before RUN/ exists."""
+    if config.negatives is None and config.checkpoint_by == "stream":
+        raise DataError("--checkpoint-by stream needs --negatives DIR (its validation hours)")
+    if config.negatives is not None and SILENCE not in index.labels:
+        raise DataError(f"--negatives needs a {SILENCE} class to label them: give --background too")
+    if config.negatives is not None and config.distribute:
+        raise DataError("--negatives does not run with --distribute yet")
+
+
+def negative_audio(config: TrainConfig, log=print) -> np.ndarray | None:
+    """The bank of negative training audio ``--negatives`` gives (None without it)."""
+    if config.negatives is None:
+        return None
+    bank = negative_bank(config.negatives, "train", config.spec.sample_rate, BANK_HOURS, BANK_SECONDS,
+                         config.seed)  # fmt: skip
+    log(
+        f"negative audio: {len(bank) * BANK_SECONDS / 3600:.2f} h of {config.negatives}'s training hours "
+        f"as background noise and as {SILENCE} windows, with hard negatives mined every few epochs"
+    )
+    return bank
 
 
 def _spec_augment(config: TrainConfig) -> SpecAugment | None:
@@ -253,6 +304,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     # Workers other than the chief train in step but keep their files to themselves.
     workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
     index = config.index()  # before the run folder exists: bad data or options leave nothing behind
+    check_negative_options(config, index)
     resuming = prepare_run(workdir, config)
     previous = workdir / "metrics.json"
     metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
@@ -263,12 +315,18 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
 
     spec = config.spec
     splits = load_data(config, index, log)
-    rooms, noise_bank = augmentation_sources(config, index, log)
+    bank = negative_audio(config, log)
+    rooms, noise_bank = augmentation_sources(config, index, log, bank)
     clips = len(splits["train"].labels)
     steps = steps_per_epoch(clips, config.batch_size)
     classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
     alpha = config.augment.mixup
-    train_data = training_dataset(splits["train"], config, rooms, noise_bank, len(index.labels), alpha)
+    background = [i for i, label in enumerate(index.labels) if label in BACKGROUND_LABELS]
+    pool = None if bank is None else hard_negative_pool(workdir, bank, spec.clip_samples, config.seed)
+    negatives = None if bank is None else (noise_bank, pool, index.labels.index(SILENCE))
+    train_data = training_dataset(
+        splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives
+    )
     why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
     log(
         f"{classifier} ({why}), {steps} steps an epoch "
@@ -311,7 +369,12 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     multi_worker = is_multi_worker(strategy)
     # Across hosts every worker would have to re-estimate in step; there the moving averages stay.
     bn_batches = None if multi_worker else iter(train_data)
-    epoch_log = EpochLog(workdir, metrics, chief, validation, bn_batches, log)
+    proxy = None
+    if bank is not None:
+        validation_split = splits["validation"]
+        proxy = StreamProxy.of(config.negatives, validation_split.waves, validation_split.labels,
+                               background, spec.sample_rate, spec.clip_samples, config.seed)  # fmt: skip
+    epoch_log = EpochLog(workdir, metrics, chief, validation, bn_batches, log, proxy)
     if multi_worker:
         fit_across_workers(model, strategy, train_data, steps, config.epochs, workdir, epoch_log, log)
     else:
@@ -320,6 +383,11 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             # never leaves a half-written backup behind a finished epoch
             keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
             epoch_log,  # before TensorBoard: it fills in the validation metrics
+            *(
+                [HardNegativeMiner(bank, pool, background, config.epochs, workdir, chief, config.seed, log)]
+                if bank is not None
+                else []
+            ),  # after EpochLog: it mines with re-estimated BatchNorm
             keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
         ]
         model.fit(
@@ -344,8 +412,10 @@ def predictions(model: keras.Model, split: LoadedSplit, batch_size: int) -> np.n
 
 
 def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print) -> dict:
-    """best.keras -> BatchNorm statistics re-estimated on more batches -> model.keras, final accuracies."""
-    model = load_model(run / "best.keras")
+    """best.keras (or best-stream.keras) -> BatchNorm statistics re-estimated on more batches ->
+    model.keras, final accuracies."""
+    kept = run / ("best-stream.keras" if config.checkpoint_by == "stream" else "best.keras")
+    model = load_model(kept)
 
     def accuracy(split, predicted=None):
         if predicted is None:
@@ -357,8 +427,9 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
     reestimate_batchnorm(model, (w for w, _ in train_data.take(batches)))
     after = accuracy("validation")
     if after < before:  # keep whichever statistics serve the validation set better
-        model = load_model(run / "best.keras")
-    best, last = metrics["best"]["epoch"], metrics["history"][-1]["epoch"]
+        model = load_model(kept)
+    chosen = metrics["best_stream" if config.checkpoint_by == "stream" else "best"]
+    best, last = chosen["epoch"], metrics["history"][-1]["epoch"]
     scored = "test" if len(splits["test"].labels) else "validation"  # also checked for a collapse
     scored_predictions = predictions(model, splits[scored], config.batch_size)
     metrics["final"] = {
@@ -374,7 +445,13 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
     save_model(model, run / "model.keras")
     write_json(run / "metrics.json", metrics)
     log(
-        f"kept epoch {best} of {last} (best validation accuracy; last.keras holds epoch {last}); "
+        f"kept epoch {best} of {last} ("
+        + (
+            "fewest validation misses at the stream proxy's false-accept rate"
+            if config.checkpoint_by == "stream"
+            else "best validation accuracy"
+        )
+        + f"; last.keras holds epoch {last}); "
         f"BatchNorm statistics re-estimated on {batches} batches: validation {before:.4f} -> {after:.4f}"
         + ("" if after >= before else ", so the epoch's own statistics were kept")
     )

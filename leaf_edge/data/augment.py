@@ -155,13 +155,19 @@ def reverberate(waves, rooms: tf.Tensor, prob: float):
     return wet * tf.math.divide_no_nan(dry_peak, wet_peak)
 
 
+def random_windows(bank, count, length: int):
+    """``count`` windows of ``length`` samples, each from a random row of ``bank`` [rows, samples]
+    at a random offset."""
+    which = tf.random.uniform([count], 0, tf.shape(bank)[0], dtype=tf.int32)
+    start = tf.random.uniform([count], 0, tf.shape(bank)[1] - length + 1, dtype=tf.int32)
+    index = start[:, tf.newaxis] + tf.range(length)[tf.newaxis, :]
+    return tf.gather(tf.gather(bank, which), index, batch_dims=1)
+
+
 def add_noise(waves, noise_bank: tf.Tensor, config: AugmentConfig):
     """Mix a random stretch of background noise at a random SNR into a share of the batch."""
     batch, length = tf.shape(waves)[0], waves.shape[1]
-    which = tf.random.uniform([batch], 0, noise_bank.shape[0], dtype=tf.int32)
-    start = tf.random.uniform([batch], 0, noise_bank.shape[1] - length + 1, dtype=tf.int32)
-    index = start[:, tf.newaxis] + tf.range(length)[tf.newaxis, :]
-    noise = tf.gather(tf.gather(noise_bank, which), index, batch_dims=1)
+    noise = random_windows(noise_bank, batch, length)
     signal_rms = tf.sqrt(tf.reduce_mean(tf.square(waves), axis=1) + 1e-10)
     noise_rms = tf.sqrt(tf.reduce_mean(tf.square(noise), axis=1) + 1e-10)
     snr = _uniform(batch, *config.snr_db)

@@ -34,7 +34,7 @@ import soxr
 from tqdm import tqdm
 
 from leaf_edge.data.engines import Voice, require_engine
-from leaf_edge.data.folders import AudioError, read_audio
+from leaf_edge.data.folders import AUDIO_SUFFIXES, AudioError, DataError, read_audio
 from leaf_edge.data.generated import build_atomically
 from leaf_edge.data.instruments import SOUND_FONTS, Note, midi_file, render_midi, require_fonts
 from leaf_edge.data.words import KEYWORDS
@@ -327,3 +327,22 @@ def _gather(out: Path, config, sources, cache: Path, workers, progress) -> dict:
 def _run(job):
     function, arguments = job
     return function(arguments)
+
+
+def negative_files(folder: str | Path, split: str) -> list[Path]:
+    """The recordings of ``folder`` in ``split`` (its manifest.csv's ``split`` column), or every
+    audio file under it when it has no manifest."""
+    folder = Path(folder)
+    manifest = folder / "manifest.csv"
+    if manifest.is_file():
+        with open(manifest, newline="") as f:
+            rows = list(csv.DictReader(f))
+        if rows and "split" in rows[0]:
+            files = [folder / row["path"] for row in rows if row["split"] == split]
+            if not files:
+                raise DataError(f"{manifest} lists no {split} recordings")
+            return files
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise DataError(f"{folder}: no audio files")
+    return files

@@ -4,6 +4,7 @@ KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go
 SILENCE = "_silence_"
 UNKNOWN = "_unknown_"
 LABELS = (*KEYWORDS, SILENCE, UNKNOWN)
+BACKGROUND_LABELS = (SILENCE, UNKNOWN)  # labels that never fire an event
 BACKGROUND_NOISE = "_background_noise_"
 
 # Speech Commands' extra words, which its 12-label task calls unknown ...
