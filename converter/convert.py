@@ -15,8 +15,8 @@ from converter.fold import inference_model
 from converter.metadata import attach, detection_defaults, leaf_edge_entry, task_of
 from converter.streaming import convert_streaming
 from converter.verify import conversion_warnings, scores, verify, verify_streaming
+from device.atomic import atomic_path
 from device.metadata import STREAM_FILE, read_leaf_edge_metadata
-from leaf_edge.atomic import atomic_path
 from leaf_edge.data.augment import augment_batch
 from leaf_edge.data.folders import (
     AUDIO_SUFFIXES,

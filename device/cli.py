@@ -131,10 +131,24 @@ def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
 @click.option("--device", help="Input device: index or part of its name (default: the system default).")
 @click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--rate", type=int, help="Capture at this rate (default: the model's if the device has it).")
+@click.option(
+    "--calibrate",
+    "calibrate_seconds",
+    type=float,
+    metavar="SECONDS",
+    help="First record the room this long with nobody speaking and raise per-label "
+    "thresholds just enough that it would have fired nothing.",
+)
+@click.option(
+    "--save",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="With --calibrate: write a copy of the model with the raised thresholds.",
+)
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per event, then a summary line.")
 @user_errors
-def listen(model, list_devices, device, duration, rate, threads, window_model, as_json, **detection) -> None:
+def listen(model, list_devices, device, duration, rate, calibrate_seconds, save, threads, window_model,
+           as_json, **detection) -> None:  # fmt: skip
     """Detect keywords on a live microphone: [MODEL.tflite].
 
     Prints each event with its time, label, score and latency. Ctrl-C stops with a summary.
@@ -144,8 +158,16 @@ def listen(model, list_devices, device, duration, rate, threads, window_model, a
     Examples:
       leaf-edge listen --list-devices
       leaf-edge listen --device "USB" --duration 30 --json
+      leaf-edge listen --calibrate 60 --save models/my-room.tflite
     """
-    from device.listen import format_event, format_summary, run_listener
+    from device.listen import (
+        calibrate_room,
+        format_changes,
+        format_event,
+        format_summary,
+        run_listener,
+        save_calibrated,
+    )
     from device.microphone import input_devices
 
     if list_devices:
@@ -166,7 +188,23 @@ def listen(model, list_devices, device, duration, rate, threads, window_model, a
 
     from device.classifier import Classifier
 
+    if save and not calibrate_seconds:
+        raise click.UsageError("--save goes with --calibrate SECONDS")
+    if calibrate_seconds is not None and not 0 < calibrate_seconds < float("inf"):
+        raise click.BadParameter("must be a positive number of seconds", param_hint="--calibrate")
     classifier = Classifier(model, num_threads=threads, streaming=not window_model)
+    if calibrate_seconds:
+        if not as_json:
+            click.echo(f"calibrating: keep the room as it is and do not speak for {calibrate_seconds:g} s")
+        detection, changes = calibrate_room(classifier, device, calibrate_seconds, detection, rate)
+        if as_json:
+            click.echo(json.dumps({"calibration": {k: list(v) for k, v in changes.items()}}))
+        else:
+            click.echo(format_changes(changes, calibrate_seconds))
+        if save:
+            save_calibrated(classifier, detection, changes, calibrate_seconds, save)
+            if not as_json:
+                click.echo(f"saved {save}")
     summary = run_listener(
         classifier, device, duration, detection, show, log=None if as_json else click.echo, rate=rate
     )

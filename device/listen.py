@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
+
+from device.atomic import atomic_path
 from device.classifier import Classifier
-from device.detect import DetectionSettings
+from device.detect import DetectionSettings, quiet_thresholds
+from device.metadata import with_leaf_edge_entry
 from device.microphone import Microphone, capture_rate, resolve_device
 
 
@@ -61,6 +68,48 @@ def run_listener(
         "device": index,
         "rate": rate,
     }
+
+
+def calibrate_room(
+    classifier: Classifier, device: str | None, seconds: float, overrides: dict, rate: int | None = None
+) -> tuple[dict, dict[str, tuple[float, float]]]:
+    """Record ``seconds`` of the room with nobody speaking and raise per-label thresholds just
+    enough that the recording would have fired nothing. Returns the overrides to listen with
+    (``overrides`` plus the raised thresholds) and each raised label's (old, new) threshold."""
+    settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **overrides)
+    index = resolve_device(device)
+    mic = Microphone(index, rate or capture_rate(index, classifier.sample_rate))
+    windows = classifier.windows(mic.chunks(seconds), mic.rate, settings.hop_seconds)
+    scores = np.array([w.scores for w in windows]).reshape(-1, len(classifier.labels))
+    raised = quiet_thresholds(classifier.labels, scores, settings, classifier.background)
+    changes = {
+        label: (settings.thresholds.get(label, settings.threshold), new) for label, new in raised.items()
+    }
+    return {**overrides, "thresholds": {**settings.thresholds, **raised}}, changes
+
+
+def save_calibrated(
+    classifier: Classifier, overrides: dict, changes: dict, seconds: float, out: Path
+) -> None:
+    """A copy of the model whose detection settings are the calibrated ones (written atomically;
+    the model itself, so every score, is unchanged)."""
+    entry = dict(classifier.metadata.leaf_edge)
+    settings = DetectionSettings.from_metadata(entry, **overrides)
+    entry["detection"] = dataclasses.asdict(settings)
+    entry["room_calibration"] = {
+        "seconds": seconds,
+        "raised": {label: list(pair) for label, pair in changes.items()},
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(with_leaf_edge_entry(Path(classifier.path).read_bytes(), entry))
+
+
+def format_changes(changes: dict[str, tuple[float, float]], seconds: float) -> str:
+    if not changes:
+        return f"calibrated on {seconds:g} s of the room: nothing would have fired, thresholds unchanged"
+    raised = ", ".join(f"{label} {old:.2f} -> {new:.2f}" for label, (old, new) in changes.items())
+    return f"calibrated on {seconds:g} s of the room: raised {raised}"
 
 
 def format_event(event: dict) -> str:

@@ -164,3 +164,19 @@ def read_leaf_edge_metadata(data: bytes, source: str = "the model") -> ModelMeta
     if metadata.leaf_edge.get("format", 0) > LEAF_EDGE_FORMAT:
         raise ModelFileError(f"{source} was written by a newer leaf-edge; upgrade leaf-edge to use it")
     return metadata
+
+
+def with_leaf_edge_entry(data: bytes, entry: dict) -> bytes:
+    """The model with its leaf-edge entry replaced by ``entry``; the TFLite flatbuffer (so every
+    score) and the other files inside stay byte for byte."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        files = {info.filename: archive.read(info) for info in infos}
+        start = min(info.header_offset for info in infos)
+    files[LEAF_EDGE_FILE] = json.dumps(entry, indent=1).encode()
+    out = io.BytesIO(data[:start])
+    out.seek(0, io.SEEK_END)
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return out.getvalue()

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_edge.atomic import write_json
+from device.atomic import write_json
 from leaf_edge.model import reestimate_batchnorm, save_model
 from leaf_edge.negative_training import CHECKPOINT_FA_PER_HOUR
 

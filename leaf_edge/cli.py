@@ -20,6 +20,7 @@ COMMANDS = {
     "data": "leaf_edge.commands:data",
     "train": "leaf_edge.commands:train",
     "evaluate": "leaf_edge.commands:evaluate",
+    "calibrate": "leaf_edge.commands:calibrate",
     "convert": "converter.cli:convert",
     "demo": "device.cli:demo",
     "classify": "device.cli:classify",

@@ -387,3 +387,69 @@ def evaluate(
 
     report = evaluate_run(targets[0], data_dir, split)
     click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@click.command()
+@click.argument("model", metavar="MODEL.tflite", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data_dir", metavar="DATA", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--negatives",
+    required=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A `leaf-edge data negatives` folder: its hours of the same split are scored.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where the calibrated copy goes.",
+)
+@click.option(
+    "--target-fa-per-hour",
+    default=1.0,
+    show_default=True,
+    help="False accepts allowed an hour of negative audio.",
+)
+@click.option(
+    "--target-speech-fa-per-hour",
+    default=20.0,
+    show_default=True,
+    help="False accepts allowed an hour of non-keyword speech (DATA's unknown words).",
+)
+@click.option("--split", type=click.Choice(["validation", "train"]), default="validation", show_default=True)
+@click.option("--seed", default=0, show_default=True, help="Word order and pauses of the streams.")
+@click.option("--force", is_flag=True, help="Overwrite OUT.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@user_errors
+def calibrate(
+    model: Path,
+    data_dir: Path,
+    negatives: Path,
+    out: Path,
+    target_fa_per_hour: float,
+    target_speech_fa_per_hour: float,
+    split: str,
+    seed: int,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Choose MODEL.tflite's detection settings (per-label thresholds, smoothing, minimum count)
+    that miss fewest keywords at the target false-accept rates on DATA's validation streams and
+    the negative folder's validation hours; write them into a copy's metadata.
+
+    \b
+    Example:
+      leaf-edge calibrate models/keywords-leaf.tflite data/keywords --negatives data/negatives \\
+        --target-fa-per-hour 1 -o models/keywords-leaf-calibrated.tflite
+    """
+    from leaf_edge.calibration import Targets, calibrate_model, format_calibration
+
+    if out.exists() and not force:
+        raise click.UsageError(f"{out} exists; add --force to overwrite it")
+    targets = Targets(_non_negative(target_fa_per_hour, "--target-fa-per-hour"),
+                      _non_negative(target_speech_fa_per_hour, "--target-speech-fa-per-hour"))  # fmt: skip
+    report = calibrate_model(model, data_dir, negatives, out, targets, split, seed,
+                             log=(lambda *_: None) if as_json else click.echo)  # fmt: skip
+    click.echo(json.dumps(report, indent=2) if as_json else format_calibration(report))

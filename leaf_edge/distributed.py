@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_edge.atomic import write_json
+from device.atomic import write_json
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from leaf_edge.atomic import atomic_path
+from device.atomic import atomic_path
 from leaf_edge.classifiers import CLASSIFIERS, make_classifier
 from leaf_edge.config import AudioSpec
 from leaf_edge.frontends import make_frontend

@@ -24,7 +24,7 @@ import numpy as np
 import soundfile as sf
 import tensorflow as tf
 
-from leaf_edge.atomic import atomic_path
+from device.atomic import atomic_path
 from leaf_edge.data.augment import random_windows
 from leaf_edge.data.folders import DataError, read_audio
 from leaf_edge.data.negatives import negative_files

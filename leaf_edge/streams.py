@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from device import Classifier
-from device.detect import DetectionSettings, Detector
+from device.detect import DetectionSettings, detect_along
 from leaf_edge.data.folders import read_audio
 
 STREAM_SECONDS = 600.0  # streams are cut at about ten minutes (a pause is never cut)
@@ -133,9 +133,7 @@ class Scoring:
 
 def detect(stream: ScoredStream, scoring: Scoring, settings: DetectionSettings) -> list:
     """The events a detector with ``settings`` reports along a scored stream."""
-    detector = Detector(scoring.labels, settings, scoring.background)
-    events = (detector.update(s, t) for t, s in zip(stream.times, stream.scores, strict=True))
-    return [e for e in events if e is not None]
+    return detect_along(scoring.labels, settings, stream.times, stream.scores, scoring.background)
 
 
 def match(words: list[Word], events: list, window_seconds: float) -> tuple[list[float | None], list]:
@@ -159,33 +157,54 @@ def match(words: list[Word], events: list, window_seconds: float) -> tuple[list[
     return latencies, unmatched
 
 
-def stream_figures(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> dict:
-    """False-reject rate per keyword, false accepts per hour by stream kind, latency."""
+@dataclass
+class Tally:
+    """Counts of one detection pass over scored streams: words said and missed per keyword, false
+    accepts per stream kind and label, audio seconds per kind, latencies of the words found."""
+
+    said: dict[str, int]
+    missed: dict[str, int]
+    false_accepts: dict[str, dict[str, int]]
+    seconds: dict[str, float]
+    latencies: list[float]
+
+
+def tally(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> Tally:
+    """Detect along every stream with ``settings`` and count hits, misses and false accepts."""
     keywords = [label for label in scoring.labels if label not in scoring.background]
-    said = {k: 0 for k in keywords}
-    missed = {k: 0 for k in keywords}
-    latencies, seconds, false_accepts = [], {}, {}
+    counts = Tally({k: 0 for k in keywords}, {k: 0 for k in keywords}, {}, {}, [])
     for stream in streams:
         events = detect(stream, scoring, settings)
-        spoken = [w for w in stream.words if w.label in said]
+        spoken = [w for w in stream.words if w.label in counts.said]
         found, unmatched = match(spoken, events, scoring.window_seconds)
         for word, latency in zip(spoken, found, strict=True):
-            said[word.label] += 1
-            missed[word.label] += latency is None
+            counts.said[word.label] += 1
+            counts.missed[word.label] += latency is None
             if latency is not None:
-                latencies.append(latency)
-        seconds[stream.kind] = seconds.get(stream.kind, 0.0) + stream.seconds
-        false_accepts[stream.kind] = false_accepts.get(stream.kind, 0) + len(unmatched)
-    rates = {k: missed[k] / said[k] for k in keywords if said[k]}
+                counts.latencies.append(latency)
+        counts.seconds[stream.kind] = counts.seconds.get(stream.kind, 0.0) + stream.seconds
+        by_label = counts.false_accepts.setdefault(stream.kind, {})
+        for event in unmatched:
+            by_label[event.label] = by_label.get(event.label, 0) + 1
+    return counts
+
+
+def stream_figures(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> dict:
+    """False-reject rate per keyword, false accepts per hour by stream kind, latency."""
+    counts = tally(streams, scoring, settings)
+    rates = {k: counts.missed[k] / n for k, n in counts.said.items() if n}
+    false_accepts = {kind: sum(by_label.values()) for kind, by_label in counts.false_accepts.items()}
     return {
         "threshold": settings.threshold,
         "false_reject_rate": float(np.mean(list(rates.values()))) if rates else None,
         "false_reject_rate_per_keyword": {k: round(v, 4) for k, v in rates.items()},
-        "keywords_said": int(sum(said.values())),
+        "keywords_said": int(sum(counts.said.values())),
         "false_accepts": false_accepts,
-        "hours": {kind: round(s / 3600, 4) for kind, s in seconds.items()},
-        "false_accepts_per_hour": {k: round(false_accepts[k] * 3600 / s, 3) for k, s in seconds.items()},
-        "latency_seconds": _quantiles(latencies),
+        "hours": {kind: round(s / 3600, 4) for kind, s in counts.seconds.items()},
+        "false_accepts_per_hour": {
+            k: round(false_accepts[k] * 3600 / s, 3) for k, s in counts.seconds.items()
+        },
+        "latency_seconds": _quantiles(counts.latencies),
     }
 
 
@@ -210,17 +229,16 @@ def det_curve(streams: list[ScoredStream], scoring: Scoring, settings: Detection
     return curve
 
 
-def evaluate_streams(
+def score_streams(
     classifier: Classifier,
     split_clips: list[tuple[str, np.ndarray]],
     negatives: list[Path],
     seed: int = 0,
     negative_pauses: bool = False,
-) -> dict:
-    """Stream figures and DET curve of one loaded model on a split's clips and on negative
-    recordings (read one at a time: hours of them never sit in memory at once). Pauses between
+) -> list[ScoredStream]:
+    """A split's clips as keyword and speech streams, and the negative recordings (read one at a
+    time: hours of them never sit in memory at once), scored by one loaded model. Pauses between
     clips are quiet noise, or with ``negative_pauses`` stretches of the negative recordings."""
-    started = time.process_time()
     rate = classifier.sample_rate
     fillers, filled = [], 0.0
     for path in negatives if negative_pauses else []:
@@ -237,8 +255,22 @@ def evaluate_streams(
             streams.append(score_stream(classifier, audio, kind, words))
     for path in negatives:
         streams.append(score_stream(classifier, read_audio(path, rate), "negative", []))
+    return streams
+
+
+def evaluate_streams(
+    classifier: Classifier,
+    split_clips: list[tuple[str, np.ndarray]],
+    negatives: list[Path],
+    seed: int = 0,
+    negative_pauses: bool = False,
+) -> dict:
+    """Stream figures and DET curve of one loaded model (streams as :func:`score_streams` makes them)."""
+    started = time.process_time()
+    streams = score_streams(classifier, split_clips, negatives, seed, negative_pauses)
     cpu_seconds = time.process_time() - started
     audio_hours = sum(s.seconds for s in streams) / 3600
+    scoring = Scoring.of(classifier)
     return {
         "model": str(classifier.path),
         "settings": dataclasses.asdict(classifier.settings),
@@ -255,7 +287,7 @@ def det_picture(reports: list[dict], path: str | Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from leaf_edge.atomic import atomic_path
+    from device.atomic import atomic_path
 
     figure, axes = plt.subplots(figsize=(7, 4.8))
     for report in reports:

@@ -29,7 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_edge.atomic import write_json
+from device.atomic import write_json
 from leaf_edge.checkpoints import EpochLog
 from leaf_edge.classifiers import auto_classifier
 from leaf_edge.config import AudioSpec

@@ -10,7 +10,7 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from device import Classifier
-from device.detect import DetectionSettings
+from device.detect import DetectionSettings, Detector
 from leaf_edge.cli import main
 from leaf_edge.data.words import KEYWORDS
 from leaf_edge.streams import (
@@ -20,6 +20,7 @@ from leaf_edge.streams import (
     Word,
     build_streams,
     det_curve,
+    detect,
     evaluate_streams,
     stream_figures,
 )
@@ -129,3 +130,24 @@ def test_evaluate_stream_refuses_a_run_folder_in_one_line(tiny_keywords, tmp_pat
     result = CliRunner().invoke(main, ["evaluate", str(tmp_path), str(tiny_keywords), "--stream"])
     assert result.exit_code == 1 and "takes .tflite files" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("smoothing,min_count", [(1, 1), (1, 2), (3, 2), (5, 3)])
+def test_detection_on_the_windows_that_could_fire_gives_every_event(smoothing, min_count):
+    rng = np.random.default_rng(smoothing * 10 + min_count)
+    times = np.arange(1, 4001) * 0.25
+    scores = np.tile(np.float32([0.02, 0.02, 0.02, 0.92, 0.02]), (len(times), 1))  # quiet, but for bursts
+    for start in range(0, len(times), 40):  # of 12 windows: one label near 0.75, or noise
+        burst = rng.dirichlet(np.full(len(LABELS), 0.3), 12)
+        burst[:, rng.integers(len(LABELS))] += rng.uniform(0.5, 1.5)
+        scores[start : start + 12] = burst / burst.sum(axis=1, keepdims=True)
+    stream = ScoredStream("negative", 1000.0, [], times, scores)
+    for settings in (
+        DetectionSettings(smoothing_windows=smoothing, min_count=min_count, threshold=0.5),
+        DetectionSettings(
+            smoothing_windows=smoothing, min_count=min_count, thresholds={"yes": 0.3, "no": 0.8}
+        ),
+    ):
+        detector = Detector(LABELS, settings, SCORING.background)
+        every = [e for t, s in zip(times, scores, strict=True) if (e := detector.update(s, t)) is not None]
+        assert len(every) > 20 and detect(stream, SCORING, settings) == every
