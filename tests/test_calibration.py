@@ -79,6 +79,14 @@ def test_calibrate_cli_writes_a_copy_that_scores_the_same(tiny_model, tiny_keywo
 def test_a_bad_target_is_a_usage_error(tmp_path, target):
     model = tmp_path / "model.tflite"
     model.write_bytes(b"never read: the options are checked first")
-    result = CliRunner().invoke(main, ["calibrate", str(model), str(tmp_path), "--negatives", str(tmp_path),
-                                       "-o", str(tmp_path / "x.tflite"), "--target-fa-per-hour", target])  # fmt: skip
+    args = [
+        "calibrate",
+        str(model),
+        str(tmp_path),
+        "--negatives",
+        str(tmp_path),
+        "-o",
+        str(tmp_path / "x.tflite"),
+    ]
+    result = CliRunner().invoke(main, [*args, "--target-fa-per-hour", target])
     assert result.exit_code == 2 and "--target-fa-per-hour" in result.output
