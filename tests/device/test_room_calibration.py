@@ -78,3 +78,12 @@ def test_listen_calibrates_on_noise_and_saves_a_model_that_scores_the_same(
     assert copy.metadata.leaf_edge["room_calibration"]["raised"] == raised
     clips = rng.uniform(-0.3, 0.3, (2, original.clip_samples)).astype(np.float32)
     assert np.array_equal(copy.scores(clips), original.scores(clips))
+
+
+def test_a_threshold_asked_for_holds_for_every_label_of_a_calibrated_model():
+    entry = {"detection": {"threshold": 0.6, "thresholds": {"yes": 0.9, "no": 0.95}}}
+    assert DetectionSettings.from_metadata(entry).thresholds == {"yes": 0.9, "no": 0.95}
+    asked = DetectionSettings.from_metadata(entry, threshold=0.7)
+    assert asked.threshold == 0.7 and asked.thresholds == {}
+    both = DetectionSettings.from_metadata(entry, threshold=0.7, thresholds={"yes": 0.8})
+    assert both.thresholds == {"yes": 0.8}
