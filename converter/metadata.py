@@ -10,9 +10,7 @@ archive appended to the flatbuffer. :mod:`device.metadata` reads all of it back.
 from __future__ import annotations
 
 import datetime
-import io
 import json
-import zipfile
 
 import flatbuffers
 import numpy as np
@@ -26,6 +24,7 @@ from device.metadata import (
     LEAF_EDGE_FORMAT,
     METADATA_BUFFER_NAME,
     METADATA_IDENTIFIER,
+    with_files,
 )
 from leaf_edge.data.words import BACKGROUND_LABELS
 
@@ -128,11 +127,7 @@ def embed_metadata(tflite: bytes, metadata: bytes, files: dict[str, bytes]) -> b
     model.metadata.append(entry)
     builder = flatbuffers.Builder(len(tflite) + len(metadata) + 1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    out = io.BytesIO(bytes(builder.Output()))
-    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return out.getvalue()
+    return with_files(bytes(builder.Output()), files)
 
 
 def leaf_edge_entry(

@@ -190,6 +190,8 @@ def listen(model, list_devices, device, duration, rate, calibrate_seconds, save,
 
     if save and not calibrate_seconds:
         raise click.UsageError("--save goes with --calibrate SECONDS")
+    if save and save.exists():
+        raise click.UsageError(f"--save {save} exists; remove it or choose another name")
     if calibrate_seconds is not None and not 0 < calibrate_seconds < float("inf"):
         raise click.BadParameter("must be a positive number of seconds", param_hint="--calibrate")
     classifier = Classifier(model, num_threads=threads, streaming=not window_model)

@@ -109,7 +109,10 @@ def format_changes(changes: dict[str, tuple[float, float]], seconds: float) -> s
     if not changes:
         return f"calibrated on {seconds:g} s of the room: nothing would have fired, thresholds unchanged"
     raised = ", ".join(f"{label} {old:.2f} -> {new:.2f}" for label, (old, new) in changes.items())
-    return f"calibrated on {seconds:g} s of the room: raised {raised}"
+    capped = [label for label, (_, new) in changes.items() if new >= 1.0]
+    return f"calibrated on {seconds:g} s of the room: raised {raised}" + (
+        f" (the room scores {', '.join(capped)} at 1.0: even so they may fire there)" if capped else ""
+    )
 
 
 def format_event(event: dict) -> str:

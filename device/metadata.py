@@ -166,6 +166,16 @@ def read_leaf_edge_metadata(data: bytes, source: str = "the model") -> ModelMeta
     return metadata
 
 
+def with_files(tflite: bytes, files: dict[str, bytes]) -> bytes:
+    """A bare TFLite flatbuffer with ``files`` in a zip archive (stored) after it: where the
+    metadata's associated files live, and where :func:`archive_file` finds them."""
+    out = io.BytesIO(tflite)
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
 def with_leaf_edge_entry(data: bytes, entry: dict) -> bytes:
     """The model with its leaf-edge entry replaced by ``entry``; the TFLite flatbuffer (so every
     score) and the other files inside stay byte for byte."""
@@ -174,9 +184,4 @@ def with_leaf_edge_entry(data: bytes, entry: dict) -> bytes:
         files = {info.filename: archive.read(info) for info in infos}
         start = min(info.header_offset for info in infos)
     files[LEAF_EDGE_FILE] = json.dumps(entry, indent=1).encode()
-    out = io.BytesIO(data[:start])
-    out.seek(0, io.SEEK_END)
-    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_STORED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return out.getvalue()
+    return with_files(data[:start], files)

@@ -21,15 +21,17 @@ from device import Classifier
 from device.atomic import atomic_path
 from device.detect import DetectionSettings
 from device.metadata import with_leaf_edge_entry
+from leaf_edge.data.folders import DataError
 from leaf_edge.data.negatives import negative_files
 from leaf_edge.stream_report import split_clips
 from leaf_edge.streams import ScoredStream, Scoring, Tally, score_streams, stream_figures, tally
 
 SMOOTHING_WINDOWS = (1, 2, 3, 5)
 MIN_COUNTS = (1, 2, 3)
-THRESHOLDS = tuple(np.round(np.r_[np.arange(0.30, 0.90, 0.025), np.arange(0.90, 0.999, 0.005)], 3))
+THRESHOLDS = tuple(np.r_[np.arange(300, 900, 25), np.arange(900, 1000, 5)] / 1000)  # 0.3 ... 0.995
 LAMBDAS = (0.0, *np.geomspace(0.01, 1e4, 49))
 KINDS = ("negative", "speech")  # stream kinds whose false accepts have a budget
+FIGURES = ("false_reject_rate", "false_reject_rate_per_keyword", "false_accepts_per_hour", "hours")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,16 +109,17 @@ def calibrate(
             chosen, counts = per_label_thresholds(streams, scoring, base, budgets)
             false = {kind: sum(counts.false_accepts.get(kind, {}).values()) for kind in budgets}
             met = _within(counts, budgets)
-            results.append(
-                (not met, sum(counts.missed.values()), sum(false.values()), smoothing, min_count, chosen)
-            )
+            over = sum(false[kind] / max(budgets[kind], 1e-9) for kind in budgets)  # budgets used
+            missed = sum(counts.missed.values())
+            # in budget: fewest misses, then fewest false accepts; else fewest false accepts
+            results.append(((0, missed, over) if met else (1, over, missed), smoothing, min_count, chosen))
             log(
                 f"smoothing {smoothing}, minimum count {min_count}: {sum(counts.missed.values())} of "
                 f"{sum(counts.said.values())} keywords missed, false accepts "
                 + ", ".join(f"{kind} {false[kind]} (budget {budgets[kind]:.1f})" for kind in budgets)
                 + ("" if met else " - over budget")
             )
-    unmet, *_, best = min(results, key=lambda r: r[:5])
+    (unmet, *_), *_, best = min(results, key=lambda r: r[:3])
     return best, stream_figures(streams, scoring, best), not unmet
 
 
@@ -129,6 +132,8 @@ def calibrate_model(
     The model itself is not touched: the copy scores every window exactly as the original."""
     classifier = Classifier(model)
     clips = split_clips(data, classifier.labels, split, None, classifier.sample_rate)
+    if all(label in Scoring.of(classifier).background for label, _ in clips):
+        raise DataError(f"{data} has no {split} clips of a label that fires: nothing to calibrate on")
     streams = score_streams(classifier, clips, negative_files(negatives, split), seed)
     before = stream_figures(streams, Scoring.of(classifier), classifier.settings)
     settings, after, met = calibrate(streams, Scoring.of(classifier), classifier.settings, targets, log)
@@ -143,9 +148,6 @@ def calibrate_model(
     with atomic_path(out) as tmp:
         tmp.write_bytes(with_leaf_edge_entry(Path(model).read_bytes(), entry))
     return {"model": str(model), "out": str(out), "settings": entry["detection"], **entry["calibration"]}
-
-
-FIGURES = ("false_reject_rate", "false_reject_rate_per_keyword", "false_accepts_per_hour", "hours")
 
 
 def format_calibration(report: dict) -> str:

@@ -418,7 +418,13 @@ def evaluate(
     show_default=True,
     help="False accepts allowed an hour of non-keyword speech (DATA's unknown words).",
 )
-@click.option("--split", type=click.Choice(["validation", "train"]), default="validation", show_default=True)
+@click.option(
+    "--split",
+    type=click.Choice(["validation", "train"]),
+    default="validation",
+    show_default=True,
+    help="The split of DATA and of --negatives whose streams the settings are chosen on.",
+)
 @click.option("--seed", default=0, show_default=True, help="Word order and pauses of the streams.")
 @click.option("--force", is_flag=True, help="Overwrite OUT.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -436,8 +442,8 @@ def calibrate(
     as_json: bool,
 ) -> None:
     """Choose MODEL.tflite's detection settings (per-label thresholds, smoothing, minimum count)
-    that miss fewest keywords at the target false-accept rates on DATA's validation streams and
-    the negative folder's validation hours; write them into a copy's metadata.
+    that miss fewest keywords at the target false-accept rates on DATA's streams and the negative
+    folder's hours of one split (validation by default); write them into a copy's metadata.
 
     \b
     Example:

@@ -30,14 +30,26 @@ from leaf_edge.data.folders import DataError, read_audio
 from leaf_edge.data.negatives import negative_files
 
 BANK_HOURS = 1.0  # of the training hours held in memory, drawn from every file
-BANK_SECONDS = 4.0  # the bank's stretches
-NEGATIVE_SHARE = 0.15  # of every training batch: windows of negative audio labelled _silence_
+BANK_SECONDS = 4.0  # the bank's stretches (at least two clips long)
+NEGATIVE_SHARE = 0.15  # of every training batch: windows of the noise bank labelled _silence_
 HARD_POOL = 1024  # windows kept by each mining
 MINING_WINDOWS = 8192  # windows scored by each mining
 MINE_EVERY = 5  # epochs; the first mining comes after a third of the epochs
 VALIDATION_HOURS = 0.5  # of validation negative audio scored each epoch, in one-clip windows
 CHECKPOINT_FA_PER_HOUR = 4.0
-HARD_NEGATIVES_FILE = "hard_negatives.npy"
+HARD_NEGATIVES_FILE = "hard_negatives.npz"  # the pool and the epoch it was mined after
+
+
+def check_negative_folder(folder: str | Path) -> None:
+    """A folder training can use: a manifest that splits it, with train and validation hours."""
+    manifest = Path(folder) / "manifest.csv"
+    if not manifest.is_file() or "split" not in manifest.read_text().partition("\n")[0].split(","):
+        raise DataError(
+            f"--negatives {folder}: no manifest.csv with a split column (make one with "
+            "`leaf-edge data negatives`): training and validation must not share recordings"
+        )
+    for split in ("train", "validation"):
+        negative_files(folder, split)  # a one-line error when a split is empty
 
 
 def negative_bank(
@@ -61,8 +73,8 @@ def negative_bank(
 
 
 def mix_in_negatives(waves, labels, bank, hard_pool, silence: int, share: float = NEGATIVE_SHARE):
-    """Replace a random ``share`` of the batch by windows of negative audio labelled ``silence``,
-    half of them from the bank, half from the hard-negative pool."""
+    """Replace a random ``share`` of the batch by windows labelled ``silence``, half of them from
+    ``bank`` (the negative hours and the data set's background noise), half from the pool."""
     batch, length = tf.shape(waves)[0], waves.shape[1]
     windows = tf.where(
         (tf.random.uniform([batch]) < 0.5)[:, tf.newaxis],
@@ -73,6 +85,14 @@ def mix_in_negatives(waves, labels, bank, hard_pool, silence: int, share: float 
     return tf.where(replace[:, tf.newaxis], windows, waves), tf.where(replace, silence, labels)
 
 
+def draw_windows(bank: np.ndarray, count: int, length: int, seed: int) -> np.ndarray:
+    """``count`` windows of ``length`` samples from random rows and offsets of ``bank``."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(bank), count)
+    starts = rng.integers(0, bank.shape[1] - length + 1, count)
+    return np.stack([bank[r, s : s + length] for r, s in zip(rows, starts, strict=True)])
+
+
 def keyword_scores(model: keras.Model, windows: np.ndarray, background: list[int], batch_size: int = 64):
     """Each window's highest probability of a label that fires (not a background label)."""
     probs = tf.nn.softmax(model.predict(windows, batch_size=batch_size, verbose=0)).numpy()
@@ -80,52 +100,63 @@ def keyword_scores(model: keras.Model, windows: np.ndarray, background: list[int
     return probs.max(axis=1)
 
 
+def hard_negative_pool(run: Path, bank: np.ndarray, length: int, seed: int) -> tuple[tf.Variable, int]:
+    """The run's saved pool and the epoch it was mined after, or random windows of the bank and 0
+    before the first mining. On the CPU: tf.data reads it there."""
+    saved = run / HARD_NEGATIVES_FILE
+    if saved.exists():
+        with np.load(saved) as stored:
+            windows, epoch = stored["windows"], int(stored["epoch"])
+    else:
+        windows, epoch = draw_windows(bank, HARD_POOL, length, seed), 0
+    with tf.device("/CPU:0"):
+        return tf.Variable(windows, trainable=False), epoch
+
+
 class HardNegativeMiner(keras.callbacks.Callback):
     """Every :data:`MINE_EVERY` epochs from a third of the run on (never after the last), score
     :data:`MINING_WINDOWS` random windows of the bank and fill ``pool`` with those that fire most;
-    the pool is written to RUN/hard_negatives.npy."""
+    the pool goes to RUN/hard_negatives.npz with its epoch. A run resumed after a kill that came
+    between an epoch's backup and its mining mines again before it goes on."""
 
-    def __init__(self, bank: np.ndarray, pool: tf.Variable, background: list[int], epochs: int,
-                 run: Path, write: bool, seed: int, log=print):  # fmt: skip
+    def __init__(self, bank: np.ndarray, pool: tf.Variable, mined: int, background: list[int], epochs: int,
+                 run: Path, write: bool, seed: int, done: int = 0, log=print):  # fmt: skip
         super().__init__()
-        self.bank, self.pool, self.background, self.epochs = bank, pool, background, epochs
-        self.run, self.write, self.seed, self.log = run, write, seed, log
+        self.bank, self.pool, self.mined, self.background = bank, pool, mined, background
+        self.epochs, self.run, self.write, self.seed, self.log = epochs, run, write, seed, log
+        self.done = done  # epochs finished before this fit
+
+    def on_train_begin(self, logs=None):  # after BackupAndRestore has put the weights back
+        self.resume(self.done)
 
     def due(self, epoch: int) -> bool:
         start = max(1, self.epochs // 3)
         return start <= epoch < self.epochs and (epoch - start) % MINE_EVERY == 0
 
+    def resume(self, done: int) -> None:
+        """After ``done`` finished epochs: mine now if the last mining due by then is missing."""
+        due = [e for e in range(1, done + 1) if self.due(e)]
+        if due and self.mined < due[-1]:
+            self.mine(due[-1])
+
     def on_epoch_end(self, epoch, logs=None):
-        if not self.due(epoch + 1):
-            return
-        rng = np.random.default_rng(self.seed + epoch)
-        length = self.pool.shape[1]
-        rows = rng.integers(0, len(self.bank), MINING_WINDOWS)
-        starts = rng.integers(0, self.bank.shape[1] - length + 1, MINING_WINDOWS)
-        windows = np.stack([self.bank[r, s : s + length] for r, s in zip(rows, starts, strict=True)])
+        if self.due(epoch + 1):
+            self.mine(epoch + 1)
+
+    def mine(self, epoch: int) -> None:
+        windows = draw_windows(self.bank, MINING_WINDOWS, self.pool.shape[1], self.seed + epoch)
         scores = keyword_scores(self.model, windows, self.background)
         top = np.argsort(-scores)[: self.pool.shape[0]]
         self.pool.assign(windows[top])
+        self.mined = epoch
         if self.write:
             with atomic_path(self.run / HARD_NEGATIVES_FILE) as tmp, open(tmp, "wb") as f:
-                np.save(f, windows[top])
+                np.savez(f, windows=windows[top], epoch=epoch)
         self.log(
-            f"hard negatives: {np.sum(scores >= 0.5)} of {MINING_WINDOWS} windows of negative audio "
-            f"score a keyword >= 0.5; the {len(top)} highest (down to {scores[top[-1]]:.3f}) are now "
-            "half of the negative windows trained on"
+            f"hard negatives after epoch {epoch}: {np.sum(scores >= 0.5)} of {MINING_WINDOWS} windows of "
+            f"negative audio score a keyword >= 0.5; the {len(top)} highest (down to "
+            f"{scores[top[-1]]:.3f}) are now half of the _silence_ windows trained on"
         )
-
-
-def hard_negative_pool(run: Path, bank: np.ndarray, length: int, seed: int) -> tf.Variable:
-    """The run's saved pool, or random windows of the bank before the first mining."""
-    saved = run / HARD_NEGATIVES_FILE
-    if saved.exists():
-        return tf.Variable(np.load(saved), trainable=False)
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, len(bank), HARD_POOL)
-    starts = rng.integers(0, bank.shape[1] - length + 1, HARD_POOL)
-    return tf.Variable(np.stack([bank[r, s : s + length] for r, s in zip(rows, starts, strict=True)]),
-                       trainable=False)  # fmt: skip
 
 
 class StreamProxy:

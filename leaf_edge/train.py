@@ -55,6 +55,7 @@ from leaf_edge.negative_training import (
     BANK_SECONDS,
     HardNegativeMiner,
     StreamProxy,
+    check_negative_folder,
     hard_negative_pool,
     mix_in_negatives,
     negative_bank,
@@ -195,12 +196,12 @@ def augmentation_sources(
 ) -> tuple[tf.Tensor | None, tf.Tensor | None]:
     """The recipe's room impulse responses and background-noise bank (None where off or absent).
     With a bank of negative audio, the noise bank is that bank plus the background noise cut to
-    its stretches' length."""
+    its stretches' length, noise augmentation or not: the _silence_ windows come from it."""
     spec, augment = config.spec, config.augment
     rooms = None
     if augment.room_prob:
         rooms = tf.constant(make_rooms(augment.rooms, spec.sample_rate, config.seed))
-    if not augment.noise_prob:
+    if not augment.noise_prob and negative_bank is None:
         return rooms, None
     noises = [read_audio(path, spec.sample_rate) for path in index.background]
     noises = [n for n in noises if len(n) >= spec.clip_samples]
@@ -227,17 +228,20 @@ def check_negative_options(config: TrainConfig, index: DatasetIndex) -> None:
         raise DataError(f"--negatives needs a {SILENCE} class to label them: give --background too")
     if config.negatives is not None and config.distribute:
         raise DataError("--negatives does not run with --distribute yet")
+    if config.negatives is not None:
+        check_negative_folder(config.negatives)
 
 
 def negative_audio(config: TrainConfig, log=print) -> np.ndarray | None:
     """The bank of negative training audio ``--negatives`` gives (None without it)."""
     if config.negatives is None:
         return None
-    bank = negative_bank(config.negatives, "train", config.spec.sample_rate, BANK_HOURS, BANK_SECONDS,
-                         config.seed)  # fmt: skip
+    spec = config.spec
+    seconds = max(BANK_SECONDS, 2 * spec.clip_seconds)  # stretches hold a clip at any offset
+    bank = negative_bank(config.negatives, "train", spec.sample_rate, BANK_HOURS, seconds, config.seed)
     log(
-        f"negative audio: {len(bank) * BANK_SECONDS / 3600:.2f} h of {config.negatives}'s training hours "
-        f"as background noise and as {SILENCE} windows, with hard negatives mined every few epochs"
+        f"negative audio: {bank.size / spec.sample_rate / 3600:.2f} h of {config.negatives}'s training "
+        f"hours as background noise and as {SILENCE} windows, with hard negatives mined every few epochs"
     )
     return bank
 
@@ -322,7 +326,9 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
     alpha = config.augment.mixup
     background = [i for i, label in enumerate(index.labels) if label in BACKGROUND_LABELS]
-    pool = None if bank is None else hard_negative_pool(workdir, bank, spec.clip_samples, config.seed)
+    pool, mined = (
+        (None, 0) if bank is None else hard_negative_pool(workdir, bank, spec.clip_samples, config.seed)
+    )
     negatives = None if bank is None else (noise_bank, pool, index.labels.index(SILENCE))
     train_data = training_dataset(
         splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives
@@ -384,10 +390,14 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
             epoch_log,  # before TensorBoard: it fills in the validation metrics
             *(
-                [HardNegativeMiner(bank, pool, background, config.epochs, workdir, chief, config.seed, log)]
+                [
+                    HardNegativeMiner(
+                        bank, pool, mined, background, config.epochs, workdir, chief, config.seed, done, log
+                    )
+                ]
                 if bank is not None
                 else []
-            ),  # after EpochLog: it mines with re-estimated BatchNorm
+            ),  # after EpochLog: it mines with re-estimated BatchNorm  # fmt: skip
             keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
         ]
         model.fit(
@@ -402,7 +412,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     if not chief:
         shutil.rmtree(workdir, ignore_errors=True)
         return metrics
-    return finish(run, config, splits, train_data, metrics, log)
+    return finish(run, config, splits, train_data, metrics, log, proxy)
 
 
 def predictions(model: keras.Model, split: LoadedSplit, batch_size: int) -> np.ndarray:
@@ -411,10 +421,11 @@ def predictions(model: keras.Model, split: LoadedSplit, batch_size: int) -> np.n
     return np.argmax(logits, axis=1)
 
 
-def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print) -> dict:
+def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, log=print, proxy=None) -> dict:
     """best.keras (or best-stream.keras) -> BatchNorm statistics re-estimated on more batches ->
     model.keras, final accuracies."""
-    kept = run / ("best-stream.keras" if config.checkpoint_by == "stream" else "best.keras")
+    by_stream = config.checkpoint_by == "stream"
+    kept = run / ("best-stream.keras" if by_stream else "best.keras")
     model = load_model(kept)
 
     def accuracy(split, predicted=None):
@@ -422,11 +433,15 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
             predicted = predictions(model, splits[split], config.batch_size)
         return float(np.mean(predicted == splits[split].labels))
 
-    before = accuracy("validation")
+    def goodness() -> float:  # what the checkpoint was chosen by: higher is better
+        return -proxy.score(model)["val_miss_at_fa"] if by_stream else accuracy("validation")
+
+    before, judged_before = accuracy("validation"), goodness()
     batches = min(BN_REESTIMATION_BATCHES, metrics["steps_per_epoch"])
     reestimate_batchnorm(model, (w for w, _ in train_data.take(batches)))
-    after = accuracy("validation")
-    if after < before:  # keep whichever statistics serve the validation set better
+    after, judged_after = accuracy("validation"), goodness()
+    reestimated = judged_after >= judged_before  # keep the statistics that serve validation better
+    if not reestimated:
         model = load_model(kept)
     chosen = metrics["best_stream" if config.checkpoint_by == "stream" else "best"]
     best, last = chosen["epoch"], metrics["history"][-1]["epoch"]
@@ -436,8 +451,8 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
         "best_epoch": best,
         "last_epoch": last,
         "validation_accuracy_before_bn_reestimation": before,
-        "validation_accuracy": max(before, after),
-        "bn_reestimated": after >= before,
+        "validation_accuracy": after if reestimated else before,
+        "bn_reestimated": reestimated,
         "test_accuracy": accuracy("test", scored_predictions) if scored == "test" else None,
         "held_out_accuracy": accuracy(HELD_OUT) if HELD_OUT in splits else None,
         "seconds_per_epoch": float(np.median([h["seconds"] for h in metrics["history"]])),
@@ -453,7 +468,7 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
         )
         + f"; last.keras holds epoch {last}); "
         f"BatchNorm statistics re-estimated on {batches} batches: validation {before:.4f} -> {after:.4f}"
-        + ("" if after >= before else ", so the epoch's own statistics were kept")
+        + ("" if reestimated else ", so the epoch's own statistics were kept")
     )
     warning = dominant_class_warning(
         scored_predictions, splits[scored].labels, metrics["data"]["labels"],

@@ -51,10 +51,13 @@ def test_calibration_removes_a_planted_false_alarm_and_keeps_the_keywords():
 
 def test_an_unreachable_target_says_so_and_fires_least():
     words = [Word("yes", 2.0, 2.5)]
-    keywords = scored("keywords", 10.0, words, [("yes", 2.5, 3.0, 0.9)])
-    negative = scored("negative", 1800.0, [], [("stop", 300, 310, 1.0)])  # fires at any threshold
-    _, after, met = calibrate([keywords, negative], SCORING, SETTINGS, Targets(0.0, 20.0), lambda *_: None)
-    assert not met and after["false_accepts"]["negative"] == 1
+    keywords = scored("keywords", 10.0, words, [("yes", 2.5, 2.75, 0.9)])  # two windows
+    # "stop" at 1.0 fires at any threshold: for 10 s, and for two windows, which three in a row skip
+    negative = scored("negative", 1800.0, [], [("stop", 300, 310, 1.0), ("stop", 600, 600.25, 1.0)])
+    settings, after, met = calibrate([keywords, negative], SCORING, SETTINGS, Targets(0.0, 20.0),
+                                     lambda *_: None)  # fmt: skip
+    assert not met and after["false_accepts"]["negative"] == 1  # not 2, though it then misses "yes"
+    assert settings.min_count == 3 and after["false_reject_rate"] == 1.0
 
 
 def test_calibrate_cli_writes_a_copy_that_scores_the_same(tiny_model, tiny_keywords, tmp_path):

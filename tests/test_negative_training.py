@@ -15,6 +15,7 @@ from leaf_edge.negative_training import (
     HARD_NEGATIVES_FILE,
     HardNegativeMiner,
     StreamProxy,
+    hard_negative_pool,
     mix_in_negatives,
     negative_bank,
 )
@@ -79,7 +80,7 @@ def test_mining_fills_the_pool_with_the_windows_the_model_fires_on(tmp_path):
     bank *= rng.choice([-1, 1], bank.shape)
     pool = tf.Variable(np.zeros((32, length), np.float32))
     lines = []
-    miner = HardNegativeMiner(bank, pool, background=[1, 2], epochs=30, run=tmp_path, write=True, seed=0,
+    miner = HardNegativeMiner(bank, pool, 0, background=[1, 2], epochs=30, run=tmp_path, write=True, seed=0,
                               log=lines.append)  # fmt: skip
     miner.set_model(loudness_model(length))
     assert [e for e in range(1, 31) if miner.due(e)] == [10, 15, 20, 25]
@@ -87,8 +88,38 @@ def test_mining_fills_the_pool_with_the_windows_the_model_fires_on(tmp_path):
     assert not np.any(pool.numpy()) and not lines
     miner.on_epoch_end(9)  # epoch 10
     assert np.allclose(np.abs(pool.numpy()), 0.5)  # 10 % of the windows are loud: all 32 kept are
-    assert np.array_equal(np.load(tmp_path / HARD_NEGATIVES_FILE), pool.numpy())
-    assert "hard negatives:" in lines[0] and "the 32 highest" in lines[0]
+    saved = np.load(tmp_path / HARD_NEGATIVES_FILE)
+    assert np.array_equal(saved["windows"], pool.numpy()) and saved["epoch"] == 10
+    assert "hard negatives after epoch 10:" in lines[0] and "the 32 highest" in lines[0]
+
+    # resumed after epoch 16 from a pool mined after epoch 10: the mining due after 15 is redone
+    resumed, mined = hard_negative_pool(tmp_path, bank, length, seed=0)
+    assert mined == 10 and np.array_equal(resumed.numpy(), pool.numpy())
+    again = HardNegativeMiner(bank, resumed, mined, [1, 2], 30, tmp_path, True, 0, done=16, log=lines.append)
+    again.set_model(loudness_model(length))
+    again.on_train_begin()
+    assert np.load(tmp_path / HARD_NEGATIVES_FILE)["epoch"] == 15 and "after epoch 15" in lines[-1]
+    again.on_train_begin()  # nothing missing now
+    assert len(lines) == 2
+
+
+def test_a_mined_pool_reaches_the_batches_being_trained_on():
+    from leaf_edge.data.augment import AugmentConfig
+    from leaf_edge.data.folders import LoadedSplit
+    from leaf_edge.train import TrainConfig, training_dataset
+
+    split = LoadedSplit(np.zeros((64, RATE), np.float32), np.zeros(64, np.int32), [], [None] * 64)
+    config = TrainConfig(data="unused", batch_size=32, augment=AugmentConfig.off())
+    bank = tf.constant(np.full((4, 2 * RATE), 0.25, np.float32))
+    pool, _ = hard_negative_pool(Path("/nonexistent"), np.full((4, 2 * RATE), -0.25, np.float32), RATE, 0)
+    batches = iter(training_dataset(split, config, None, bank, 3, negatives=(bank, pool, 1)))
+    levels = {round(float(w[0]), 2) for waves, _ in (next(batches) for _ in range(4)) for w in waves.numpy()}
+    assert levels == {0.0, 0.25, -0.25}
+    pool.assign(np.full(pool.shape, 0.5, np.float32))  # a mining
+    for _ in range(4):  # what tf.data had prefetched
+        next(batches)
+    levels = {round(float(w[0]), 2) for waves, _ in (next(batches) for _ in range(4)) for w in waves.numpy()}
+    assert levels == {0.0, 0.25, 0.5}
 
 
 def test_the_stream_proxy_misses_what_a_hand_count_misses():
@@ -112,7 +143,7 @@ def test_training_with_negatives_mines_scores_and_keeps_the_stream_best(tiny_key
     folder = negative_folder(tmp_path / "neg", {"train": [music, noise], "validation": [noise[: RATE * 10]]})
     run = tmp_path / "run"
     args = ["train", tiny_keywords, "--out", run, "--frontend", "mel", "--batch-size", "8", "--no-rooms",
-            "--epochs", "3", "--negatives", folder, "--checkpoint-by", "stream"]  # fmt: skip
+            "--no-noise", "--epochs", "3", "--negatives", folder, "--checkpoint-by", "stream"]  # fmt: skip
     result = run_cli(*args)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "negative audio: 0.01 h" in result.stdout and "hard negatives:" in result.stdout
@@ -120,10 +151,19 @@ def test_training_with_negatives_mines_scores_and_keeps_the_stream_best(tiny_key
     assert all(0 <= h["val_miss_at_fa"] <= 1 for h in metrics["history"])
     assert metrics["final"]["best_epoch"] == metrics["best_stream"]["epoch"]
     assert "fewest validation misses" in result.stdout
-    assert (run / "best-stream.keras").exists() and np.load(run / HARD_NEGATIVES_FILE).shape == (1024, RATE)
+    assert (run / "best-stream.keras").exists() and np.load(run / HARD_NEGATIVES_FILE)["windows"].shape == (
+        1024,
+        RATE,
+    )
 
 
 def test_negative_options_that_cannot_work_are_one_line_errors(tiny_keywords, tmp_path):
     result = run_cli("train", tiny_keywords, "--out", tmp_path / "a", "--checkpoint-by", "stream")
     assert result.returncode == 1 and "needs --negatives" in result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "a").exists()
+    unsplit = tmp_path / "recordings"
+    unsplit.mkdir()
+    sf.write(unsplit / "rain.flac", np.zeros(RATE * 5, np.float32), RATE)
+    result = run_cli("train", tiny_keywords, "--out", tmp_path / "b", "--negatives", unsplit)
+    assert result.returncode == 1 and "no manifest.csv with a split column" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "b").exists()
