@@ -11,7 +11,7 @@ import click
 
 from converter import CALIBRATION_DRAWS, IO_TYPES, MODES
 from converter.metadata import TASKS
-from leaf_edge.cli import user_errors
+from device.errors import user_errors
 
 
 @click.command()

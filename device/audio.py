@@ -17,6 +17,15 @@ class AudioInputError(ValueError):
     """Audio that cannot be classified; the message says why."""
 
 
+def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
+    """Centre-crop or zero-pad (evenly on both sides) to exactly ``samples``."""
+    if len(audio) >= samples:
+        start = (len(audio) - samples) // 2
+        return audio[start : start + samples]
+    left = (samples - len(audio)) // 2
+    return np.pad(audio, (left, samples - len(audio) - left))
+
+
 def to_mono_float(samples: np.ndarray) -> np.ndarray:
     """``[T]`` or ``[T, channels]`` samples of any numeric type -> mono float32 in [-1, 1].
 

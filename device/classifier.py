@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from device.audio import resampled, to_mono_float
+from device.audio import fit_length, resampled, to_mono_float
 from device.detect import DetectionSettings, Detector, Event
 from device.metadata import ModelFileError, archive_file, read_leaf_edge_metadata
 from device.models import DEFAULT_MODEL
 from device.runtime import ModelRunner
 from device.streaming import StreamRunner
-from leaf_edge.data.folders import fit_length  # no TensorFlow there
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from device.errors import user_errors
 from device.models import DEFAULT_MODEL
-from leaf_edge.cli import user_errors
 
 
 def split_model(paths: tuple[Path, ...]) -> tuple[Path, list[Path]]:

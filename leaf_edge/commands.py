@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from leaf_edge.cli import user_errors
+from device.errors import user_errors
 from leaf_edge.data.instruments import InstrumentSetConfig
 
 

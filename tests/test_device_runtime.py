@@ -5,10 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from device.audio import AudioInputError, Resampler, to_mono_float
+from device.audio import AudioInputError, Resampler, fit_length, to_mono_float
 from device.classifier import Classifier
 from device.detect import DetectionSettings, Detector, Event
-from leaf_edge.data.folders import fit_length
 
 
 @pytest.fixture(scope="module")

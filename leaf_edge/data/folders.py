@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from device.audio import fit_length  # training and the device cut clips alike
 from leaf_edge.data import noise
 from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS, SILENCE, UNKNOWN
 
@@ -266,15 +267,6 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
     if rate != sample_rate:
         audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
     return audio
-
-
-def fit_length(audio: np.ndarray, samples: int) -> np.ndarray:
-    """Centre-crop or zero-pad (evenly on both sides) to exactly ``samples``."""
-    if len(audio) >= samples:
-        start = (len(audio) - samples) // 2
-        return audio[start : start + samples]
-    left = (samples - len(audio)) // 2
-    return np.pad(audio, (left, samples - len(audio) - left))
 
 
 @dataclass

@@ -29,3 +29,21 @@ def test_device_side_and_cli_never_import_tensorflow():
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_device_code_imports_only_the_device_package_of_the_project():
+    """The import rule, read from the source: device/ stands on itself, never on the training
+    (leaf_edge) or conversion (converter) packages, so that a Pi needs neither."""
+    import ast
+    from pathlib import Path
+
+    import device
+
+    crossing = []
+    for path in sorted(Path(device.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            crossing += [f"{path.name}: {n}" for n in names if n.split(".")[0] in {"leaf_edge", "converter"}]
+    assert crossing == []
