@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from device.runtime import Interpreter
+from device.runtime import interpreter
 
 FRONTEND_SCOPES = ("folded_leaf", "folded_mel")
 
@@ -24,8 +24,7 @@ def spectrogram(model: bytes, wave: np.ndarray, clip_samples: int) -> np.ndarray
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # LiteRT warns that preserving tensors costs memory
-        runner = Interpreter(model_content=model, experimental_preserve_all_tensors=True)
-    runner.allocate_tensors()
+        runner = interpreter(model, experimental_preserve_all_tensors=True)
     source = runner.get_input_details()[0]
     if source["dtype"] != np.float32:
         raise ValueError("the frontend picture needs a model with float32 input")

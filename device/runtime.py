@@ -6,12 +6,40 @@ ai-edge-litert is the runtime; tflite-runtime is a fallback only, because its la
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+
 import numpy as np
 
 try:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 except ImportError:  # pragma: no cover - only on devices without ai-edge-litert
     from tflite_runtime.interpreter import Interpreter, OpResolverType
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Send what native code writes to the stderr file descriptor to /dev/null for a moment."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def interpreter(model: bytes, **options) -> Interpreter:
+    """A LiteRT interpreter of ``model`` with its tensors allocated, without the "INFO: Created
+    TensorFlow Lite XNNPACK delegate for CPU." line LiteRT writes to stderr while it allocates
+    (no API turns it off). Errors still arrive as Python exceptions with LiteRT's message."""
+    runner = Interpreter(model_content=model, **options)
+    with _native_stderr_silenced():
+        runner.allocate_tensors()
+    return runner
 
 
 class ModelRunner:
@@ -23,8 +51,7 @@ class ModelRunner:
     """
 
     def __init__(self, model: bytes, threads: int = 1):
-        self.interpreter = Interpreter(model_content=model, num_threads=threads)
-        self.interpreter.allocate_tensors()
+        self.interpreter = interpreter(model, num_threads=threads)
         self._input = self.interpreter.get_input_details()[0]
         self._output = self.interpreter.get_output_details()[0]
         self.clip_samples = int(self._input["shape"][-1])
@@ -65,12 +92,8 @@ def xnnpack_coverage(model: bytes) -> dict:
     runs outside XNNPACK when a tensor that a partition or the model output needs comes from it
     rather than from a partition; walking back from those tensors finds every such op.
     """
-    plain = Interpreter(
-        model_content=model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    )
-    delegated = Interpreter(model_content=model)
-    plain.allocate_tensors()
-    delegated.allocate_tensors()
+    plain = interpreter(model, experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    delegated = interpreter(model)
     own_nodes = plain._interpreter.NumNodes()
     producers = {}
     for index in range(own_nodes):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from device.runtime import Interpreter
+from device.runtime import interpreter
 
 HOP_INPUT = "hop"
 SCORES_OUTPUT = "scores"
@@ -20,7 +20,7 @@ class StreamRunner:
     """One streaming interpreter and its state: ``step(hop)`` -> scores ``[labels]``."""
 
     def __init__(self, model: bytes, threads: int = 1):
-        self.interpreter = Interpreter(model_content=model, num_threads=threads)
+        self.interpreter = interpreter(model, num_threads=threads)
         self.runner = self.interpreter.get_signature_runner()
         inputs = self.runner.get_input_details()
         if HOP_INPUT not in inputs:

@@ -102,3 +102,14 @@ def test_no_event_in_the_quiet_after_a_word(offset):
     assert classifier.streams()
     chunks = [audio[i : i + 1600] for i in range(offset, len(audio), 1600)]
     assert [e.label for e in classifier.stream(chunks, 16000)] == words
+
+
+def test_commands_print_what_they_say_and_no_runtime_log_lines(tmp_path):
+    """LiteRT writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to stderr while it
+    allocates; the commands' output holds none of it."""
+    model = MODELS_DIR / "keywords-leaf.tflite"
+    for args in (["inspect", str(model)], ["classify", str(model), str(MODELS_DIR / "demo-keywords.wav")]):
+        command = [sys.executable, "-m", "leaf_edge.cli", *args]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert "INFO" not in result.stdout + result.stderr and result.stdout.strip()
