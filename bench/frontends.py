@@ -24,8 +24,8 @@ import numpy as np  # noqa: E402
 from converter.export import convert  # noqa: E402
 from converter.fold import FoldedLeaf, FoldedMel  # noqa: E402
 from device.bench import median_ms  # noqa: E402
+from device.contract import AudioSpec  # noqa: E402
 from device.runtime import ModelRunner  # noqa: E402
-from leaf_edge.config import AudioSpec  # noqa: E402
 from leaf_edge.frontends import grouped  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402

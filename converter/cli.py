@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from converter import CALIBRATION_DRAWS, IO_TYPES, MODES
-from converter.metadata import TASKS
+from device.contract import TASKS
 from device.errors import user_errors
 
 

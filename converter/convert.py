@@ -12,11 +12,12 @@ import tensorflow as tf
 from converter import CALIBRATION_DRAWS
 from converter.export import CALIBRATED_MODES, convert, convert_saved, saved_model
 from converter.fold import inference_model
-from converter.metadata import attach, detection_defaults, leaf_edge_entry, task_of
+from converter.metadata import attach, leaf_edge_entry
 from converter.streaming import convert_streaming
 from converter.verify import conversion_warnings, scores, verify, verify_streaming
 from device.atomic import atomic_path
-from device.metadata import STREAM_FILE, read_leaf_edge_metadata
+from device.contract import STREAM_FILE, detection_defaults, task_of
+from device.metadata import read_leaf_edge_metadata
 from leaf_edge.data.augment import augment_batch
 from leaf_edge.data.folders import (
     AUDIO_SUFFIXES,

@@ -26,7 +26,7 @@ import tensorflow as tf
 from tensorflow.lite.python.util import modify_model_io_type
 
 from converter import IO_TYPES, MODES
-from device.features import FRONTEND_SCOPES
+from device.contract import FRONTEND_SCOPES, LeafEdgeError
 from device.ops import builtins_only_problems, signature_outputs, tensor_names
 
 CALIBRATED_MODES = ("int8", "int16x8")
@@ -34,7 +34,7 @@ CALIBRATED_MODES = ("int8", "int16x8")
 Calibration = Callable[[], Iterable[np.ndarray]]  # yields [1, clip_samples] float32 waveforms
 
 
-class ConversionError(RuntimeError):
+class ConversionError(LeafEdgeError):
     """The converter could not write a model that keeps our rules."""
 
 

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from device.contract import FOLDED_LEAF_SCOPE, FOLDED_MEL_SCOPE, SCORES_OUTPUT
 from leaf_edge.frontends import compression, gabor, grouped, pooling
 from leaf_edge.frontends.leaf import FLOOR, Leaf
 from leaf_edge.frontends.mel import MelFilterbanks
@@ -37,7 +38,7 @@ class FoldedLeaf(keras.layers.Layer):
     """
 
     def __init__(self, leaf: Leaf, gabor: str | None = None, **kw):
-        super().__init__(name="folded_leaf", **kw)
+        super().__init__(name=FOLDED_LEAF_SCOPE, **kw)
         spec = leaf.spec
         self.gabor_mode = gabor or leaf.gabor_mode
         self.params = leaf.gabor.constrained_kernel().numpy()
@@ -89,7 +90,7 @@ class FoldedMel(keras.layers.Layer):
     """Log mel filterbanks with the STFT as a strided real convolution: no complex tensors."""
 
     def __init__(self, mel: MelFilterbanks, **kw):
-        super().__init__(name="folded_mel", **kw)
+        super().__init__(name=FOLDED_MEL_SCOPE, **kw)
         spec = mel.spec
         n = np.arange(spec.window_size)
         hann = tf.signal.hann_window(spec.window_size, periodic=True).numpy()  # the window stft uses
@@ -133,5 +134,5 @@ def inference_model(model: keras.Model, gabor: str | None = None) -> keras.Model
     x = fold_frontend(frontend, gabor)(waveform)
     for layer in classifier_layers(model):
         x = layer(x)
-    scores = keras.layers.Softmax(name="scores")(x)
+    scores = keras.layers.Softmax(name=SCORES_OUTPUT)(x)
     return keras.Model(waveform, scores, name=f"{model.name}_inference")

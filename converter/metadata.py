@@ -18,50 +18,19 @@ from ai_edge_litert import schema_py_generated as tflite_schema
 
 import leaf_edge
 from device import tflite_metadata_schema as meta_schema
-from device.metadata import (
+from device.contract import (
+    BACKGROUND_LABELS,
     LABELS_FILE,
     LEAF_EDGE_FILE,
     LEAF_EDGE_FORMAT,
     METADATA_BUFFER_NAME,
     METADATA_IDENTIFIER,
-    with_files,
+    SCORES_OUTPUT,
+    WAVEFORM_INPUT,
 )
-from leaf_edge.data.words import BACKGROUND_LABELS
+from device.metadata import with_files
 
 MIN_PARSER_VERSION = "1.3.0"  # the first metadata schema with AudioProperties
-# Starting points for streaming detection; `leaf-edge listen` flags override them.
-DETECTION_DEFAULTS = {
-    "hop_seconds": 0.25,
-    "smoothing_windows": 3,
-    "threshold": 0.6,
-    "min_count": 2,
-    "suppression_seconds": 1.0,
-}
-TASKS = ("keywords", "events", "scenes")
-
-
-def task_of(labels) -> str:
-    """The task kind a label set suggests: keywords when it has an unknown-word class, else events."""
-    return "keywords" if "_unknown_" in labels else "events"
-
-
-def detection_defaults(task: str, clip_seconds: float) -> dict:
-    """Recommended detection settings per task kind, stored in the metadata.
-
-    keywords: short words in a 1 s window (hop 0.25 s, two of three smoothed windows, one event
-    per second). events (alarms, birds, knocks): sounds shorter than the clip, caught in any of
-    four hops per clip, one event per clip length. scenes (instruments, machines, places):
-    a state that lasts, so half-clip hops, a longer average and three windows in a row.
-    """
-    if task == "keywords":
-        return dict(DETECTION_DEFAULTS)
-    if task == "events":
-        return {"hop_seconds": clip_seconds / 4, "smoothing_windows": 2, "threshold": 0.5,
-                "min_count": 1, "suppression_seconds": clip_seconds}  # fmt: skip
-    if task == "scenes":
-        return {"hop_seconds": clip_seconds / 2, "smoothing_windows": 4, "threshold": 0.5,
-                "min_count": 3, "suppression_seconds": 2 * clip_seconds}  # fmt: skip
-    raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
 def _associated(name: str, description: str, kind: int) -> meta_schema.AssociatedFileT:
@@ -80,13 +49,13 @@ def model_metadata(
     content.contentPropertiesType = meta_schema.ContentProperties.AudioProperties
     content.contentProperties = audio
     waveform = meta_schema.TensorMetadataT()
-    waveform.name = "audio"
+    waveform.name = WAVEFORM_INPUT
     waveform.description = (
         f"Mono waveform: {entry['audio']['clip_samples']} samples at {audio.sampleRate} Hz, in [-1, 1]."
     )
     waveform.content = content
     scores = meta_schema.TensorMetadataT()
-    scores.name = "scores"
+    scores.name = SCORES_OUTPUT
     scores.description = "Probability of each label (softmax)."
     scores.content = meta_schema.ContentT()
     scores.content.contentPropertiesType = meta_schema.ContentProperties.FeatureProperties

@@ -35,8 +35,8 @@ import tensorflow as tf
 
 from converter.export import CALIBRATED_MODES, convert_saved
 from converter.fold import FoldedLeaf, classifier_layers
-from device.metadata import STREAM_FILE
-from device.streaming import HOP_INPUT, StreamRunner, paused_recording
+from device.contract import HOP_INPUT, SCORES_OUTPUT, STREAM_FILE, STREAM_STATES
+from device.streaming import StreamRunner, paused_recording
 from leaf_edge.frontends import grouped
 from leaf_edge.frontends.leaf import FLOOR, Leaf
 from leaf_edge.model import model_frontend
@@ -79,7 +79,8 @@ class LeafStream:
 
 def state_shapes(stream: LeafStream, frames: int) -> dict[str, tuple[int, ...]]:
     """Each state input's shape."""
-    return {"audio": (1, stream.history), "frames": (1, frames, stream.folded.windows.shape[1])}
+    audio, past_frames = STREAM_STATES
+    return {audio: (1, stream.history), past_frames: (1, frames, stream.folded.windows.shape[1])}
 
 
 def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):
@@ -106,7 +107,8 @@ def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):
         x = features
         for layer in layers:
             x = layer(x)
-        return {"scores": tf.nn.softmax(x), "audio": audio_out, "frames": window}
+        audio, past_frames = STREAM_STATES
+        return {SCORES_OUTPUT: tf.nn.softmax(x), audio: audio_out, past_frames: window}
 
     return step, specs, stream
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import soxr
 
+from device.contract import LeafEdgeError
 
-class AudioInputError(ValueError):
+
+class AudioInputError(LeafEdgeError):
     """Audio that cannot be classified; the message says why."""
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from device.contract import BACKGROUND_LABELS, LeafEdgeError
+
 
 @dataclass(frozen=True)
 class DetectionSettings:
@@ -29,11 +31,11 @@ class DetectionSettings:
 
     def __post_init__(self) -> None:
         if self.hop_seconds <= 0 or self.smoothing_windows < 1 or self.min_count < 1:
-            raise ValueError("hop must be positive; smoothing windows and minimum count at least 1")
+            raise LeafEdgeError("hop must be positive; smoothing windows and minimum count at least 1")
         if not 0 <= self.threshold <= 1 or not all(0 <= t <= 1 for t in self.thresholds.values()):
-            raise ValueError("thresholds are probabilities, between 0 and 1")
+            raise LeafEdgeError("thresholds are probabilities, between 0 and 1")
         if self.suppression_seconds < 0:
-            raise ValueError("suppression time cannot be negative")
+            raise LeafEdgeError("suppression time cannot be negative")
 
     @classmethod
     def from_metadata(cls, entry: dict, **overrides) -> DetectionSettings:
@@ -66,7 +68,7 @@ class Detector:
     def __init__(self, labels: list[str], settings: DetectionSettings, background: tuple[str, ...] = ()):
         self.labels = list(labels)
         self.settings = settings
-        background = set(background) or {label for label in labels if label.startswith("_")}
+        background = set(background) or set(BACKGROUND_LABELS)
         self._active = np.array([label not in background for label in labels])
         self._thresholds = np.array([settings.thresholds.get(label, settings.threshold) for label in labels])
         self._recent: deque[np.ndarray] = deque(maxlen=settings.smoothing_windows)

@@ -8,7 +8,8 @@ import os
 import click
 
 # Failures that are the user's to fix: shown as one line, exit status 1, no traceback
-# (set LEAF_EDGE_DEBUG=1 to see the traceback instead).
+# (set LEAF_EDGE_DEBUG=1 to see the traceback instead). The project raises LeafEdgeError (a
+# ValueError); LiteRT raises ValueError and RuntimeError on files it cannot use.
 USER_ERRORS = (ValueError, FileExistsError, FileNotFoundError, PermissionError, RuntimeError)
 
 

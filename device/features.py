@@ -11,9 +11,8 @@ import warnings
 
 import numpy as np
 
+from device.contract import FRONTEND_SCOPES
 from device.runtime import interpreter
-
-FRONTEND_SCOPES = ("folded_leaf", "folded_mel")
 
 
 def spectrogram(model: bytes, wave: np.ndarray, clip_samples: int) -> np.ndarray:

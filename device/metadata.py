@@ -21,16 +21,10 @@ from dataclasses import dataclass, field
 from ai_edge_litert import schema_py_generated as tflite_schema
 
 from device import tflite_metadata_schema as meta_schema
-
-METADATA_BUFFER_NAME = "TFLITE_METADATA"
-METADATA_IDENTIFIER = b"M001"
-LABELS_FILE = "labels.txt"
-LEAF_EDGE_FILE = "leaf_edge.json"
-STREAM_FILE = "stream.tflite"  # the streaming model, when the converter made one
-LEAF_EDGE_FORMAT = 1
+from device.contract import LABELS_FILE, LEAF_EDGE_FILE, LEAF_EDGE_FORMAT, METADATA_BUFFER_NAME, LeafEdgeError
 
 
-class ModelFileError(ValueError):
+class ModelFileError(LeafEdgeError):
     """A file that is not a usable leaf-edge model; the message says what is wrong or missing."""
 
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from device.contract import LeafEdgeError
 
-class MicrophoneError(RuntimeError):
+
+class MicrophoneError(LeafEdgeError):
     """No usable input device; the message says what to do."""
 
 

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from device.contract import HOP_INPUT, SCORES_OUTPUT
 from device.runtime import interpreter
-
-HOP_INPUT = "hop"
-SCORES_OUTPUT = "scores"
 
 
 class StreamRunner:

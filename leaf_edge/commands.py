@@ -266,7 +266,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
       leaf-edge train data/keywords --hold-out-engine flite --out runs/leaf-no-flite
       leaf-edge train data/keywords --negatives data/negatives --out runs/leaf-negatives
     """
-    from leaf_edge.config import AudioSpec
+    from device.contract import AudioSpec
     from leaf_edge.data.augment import AugmentConfig
     from leaf_edge.data.folders import typical_clip_seconds
     from leaf_edge.train import TrainConfig

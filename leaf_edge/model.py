@@ -15,8 +15,8 @@ import keras
 import numpy as np
 
 from device.atomic import atomic_path
+from device.contract import AudioSpec
 from leaf_edge.classifiers import CLASSIFIERS, make_classifier
-from leaf_edge.config import AudioSpec
 from leaf_edge.frontends import make_frontend
 from leaf_edge.layers import LabelledLogits
 

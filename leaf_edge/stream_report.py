@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from device import Classifier
+from device.contract import BACKGROUND_LABELS, UNKNOWN
 from leaf_edge.data.folders import DataError, clip_engines, index_folder, manifest_key, read_audio
 from leaf_edge.data.negatives import negative_files
 from leaf_edge.streams import det_picture, evaluate_streams
@@ -17,7 +18,7 @@ from leaf_edge.streams import det_picture, evaluate_streams
 def split_clips(data_dir: Path, labels: list[str], split: str, engine: str | None, rate: int):
     """(label, clip at ``rate``) of DATA's split, labelled with the model's labels; with
     ``engine``, that engine's clips from every split (a held-out engine's whole share)."""
-    keywords = [label for label in labels if not label.startswith("_")] if "_unknown_" in labels else None
+    keywords = [label for label in labels if label not in BACKGROUND_LABELS] if UNKNOWN in labels else None
     index = index_folder(data_dir, keywords=keywords)
     unknown = sorted(set(index.labels) - set(labels))
     if unknown:

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from device import Classifier
+from device.contract import BACKGROUND_LABELS
 from device.detect import DetectionSettings, detect_along
 from leaf_edge.data.folders import read_audio
 
@@ -127,7 +128,7 @@ class Scoring:
     @classmethod
     def of(cls, classifier: Classifier) -> Scoring:
         labels = classifier.labels
-        background = classifier.background or tuple(label for label in labels if label.startswith("_"))
+        background = classifier.background or tuple(label for label in labels if label in BACKGROUND_LABELS)
         return cls(labels, tuple(background), classifier.clip_samples / classifier.sample_rate)
 
 

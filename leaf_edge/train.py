@@ -30,9 +30,9 @@ import numpy as np
 import tensorflow as tf
 
 from device.atomic import write_json
+from device.contract import BACKGROUND_LABELS, SILENCE, AudioSpec
 from leaf_edge.checkpoints import EpochLog
 from leaf_edge.classifiers import auto_classifier
-from leaf_edge.config import AudioSpec
 from leaf_edge.data.augment import AugmentConfig, augment_batch, make_rooms, mixup
 from leaf_edge.data.folders import (
     HELD_OUT,
@@ -44,7 +44,7 @@ from leaf_edge.data.folders import (
     load_split,
     read_audio,
 )
-from leaf_edge.data.words import BACKGROUND_LABELS, BACKGROUND_NOISE, SILENCE
+from leaf_edge.data.words import BACKGROUND_NOISE
 from leaf_edge.distributed import fit_across_workers, is_multi_worker
 from leaf_edge.frontends import make_frontend
 from leaf_edge.guards import dominant_class_warning

@@ -80,7 +80,8 @@ def test_xnnpack_takes_the_whole_graph(converted, mode):
 
 @pytest.mark.parametrize("mode", STREAMED_MODES)
 def test_the_shipped_modes_carry_a_verified_streaming_model(converted, mode):
-    from device.metadata import STREAM_FILE, archive_file, read_metadata
+    from device.contract import STREAM_FILE
+    from device.metadata import archive_file, read_metadata
     from device.ops import builtins_only_problems
 
     path, report = converted[mode]

@@ -7,7 +7,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from leaf_edge.config import AudioSpec
+from device.contract import AudioSpec
 from leaf_edge.frontends import gabor, pooling
 from leaf_edge.frontends.leaf import Leaf
 from leaf_edge.frontends.mel import MelFilterbanks

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from leaf_edge.config import AudioSpec
+from device.contract import AudioSpec
 from leaf_edge.frontends import compression, gabor
 from leaf_edge.frontends.leaf import Leaf
 

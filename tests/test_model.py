@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from device.contract import AudioSpec
 from leaf_edge.classifiers import efficientnet
-from leaf_edge.config import AudioSpec
 from leaf_edge.model import (
     build_model,
     dropout_disabled,

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from converter.fold import FoldedLeaf
 from converter.streaming import LeafStream
-from leaf_edge.config import AudioSpec
+from device.contract import AudioSpec
 from leaf_edge.frontends import grouped
 from leaf_edge.frontends.leaf import Leaf
 from tests.speech import recording

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from device.contract import LeafEdgeError
+
 ESPEAK_ACCENTS = (
     "en-us", "en-gb", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
     "en-029", "en-us-nyc",
@@ -33,7 +35,7 @@ APT_PACKAGES = {
 }
 
 
-class EngineMissing(RuntimeError):
+class EngineMissing(LeafEdgeError):
     """A text-to-speech engine is not installed."""
 
 

@@ -21,8 +21,9 @@ import soundfile as sf
 import soxr
 
 from device.audio import fit_length  # training and the device cut clips alike
+from device.contract import SILENCE, UNKNOWN, LeafEdgeError
 from leaf_edge.data import noise
-from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS, SILENCE, UNKNOWN
+from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS
 
 AUDIO_SUFFIXES = {".wav", ".flac"}
 SPLITS = ("train", "validation", "test")
@@ -31,7 +32,7 @@ SILENCE_SHARE = 0.1  # Speech Commands' share of silence clips when it must be m
 MIN_CLIP_SHARE = 0.1  # files shorter than this share of the clip are skipped, not padded
 
 
-class DataError(ValueError):
+class DataError(LeafEdgeError):
     """A data set that cannot be used; the message says why and what to do."""
 
 
@@ -249,7 +250,7 @@ def hold_out_engine(index: DatasetIndex, engine: str) -> DatasetIndex:
     return dataclasses.replace(index, files=files)
 
 
-class AudioError(ValueError):
+class AudioError(LeafEdgeError):
     """An audio file that cannot be used."""
 
 

@@ -34,6 +34,7 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from device.contract import LeafEdgeError
 from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
 
 SPLITS = ("train", "validation", "test")
@@ -129,7 +130,7 @@ class Clip:
     split: str
 
 
-class FontMissing(RuntimeError):
+class FontMissing(LeafEdgeError):
     """fluidsynth or a sound font is not installed."""
 
 

@@ -29,9 +29,10 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from device.contract import SILENCE, UNKNOWN
 from leaf_edge.data import engines, noise
 from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
-from leaf_edge.data.words import KEYWORDS, SILENCE, UNKNOWN_WORDS
+from leaf_edge.data.words import KEYWORDS, UNKNOWN_WORDS
 
 SPLITS = ("train", "validation", "test")
 
@@ -169,7 +170,7 @@ def render_speaker(speaker: Speaker, config: KeywordSetConfig, out: Path) -> Spe
         (out / word).mkdir(exist_ok=True)
         sf.write(out / relative, clip, config.sample_rate, subtype="PCM_16")
         result.clips.append(
-            Clip(relative, word if word in KEYWORDS else "_unknown_", word, speaker.voice.engine,
+            Clip(relative, word if word in KEYWORDS else UNKNOWN, word, speaker.voice.engine,
                  speaker.voice.name, settings, speaker.speaker_id, speaker.split,
                  round(len(trimmed) / config.sample_rate, 3))
         )  # fmt: skip

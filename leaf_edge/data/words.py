@@ -1,10 +1,9 @@
 """The Speech Commands 12-label task: ten keywords, silence and unknown words."""
 
+from device.contract import SILENCE, UNKNOWN
+
 KEYWORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
-SILENCE = "_silence_"
-UNKNOWN = "_unknown_"
 LABELS = (*KEYWORDS, SILENCE, UNKNOWN)
-BACKGROUND_LABELS = (SILENCE, UNKNOWN)  # labels that never fire an event
 BACKGROUND_NOISE = "_background_noise_"
 
 # Speech Commands' extra words, which its 12-label task calls unknown ...

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_edge.config import AudioSpec
+from device.contract import AudioSpec
 from leaf_edge.frontends import compression, gabor, grouped, pooling
 
 FLOOR = 1e-5

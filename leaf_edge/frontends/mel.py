@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from leaf_edge.config import AudioSpec
+from device.contract import AudioSpec
 from leaf_edge.frontends.compression import log_compression
 
 
