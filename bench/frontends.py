@@ -21,7 +21,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from converter.export import convert  # noqa: E402
+from converter.export import convert_model  # noqa: E402
 from converter.fold import FoldedLeaf, FoldedMel  # noqa: E402
 from device.bench import median_ms  # noqa: E402
 from device.contract import AudioSpec  # noqa: E402
@@ -33,7 +33,7 @@ from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
 
 def tflite_frontend(layer, spec: AudioSpec) -> bytes:
     waveform = keras.Input(batch_shape=(1, spec.clip_samples), name="waveform")
-    return convert(keras.Model(waveform, layer(waveform)), "none")
+    return convert_model(keras.Model(waveform, layer(waveform)), "none")
 
 
 def filterbank_macs(folded, spec: AudioSpec) -> float:

@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from converter import CALIBRATION_DRAWS
-from converter.export import CALIBRATED_MODES, convert, convert_saved, saved_model
+from converter.export import CALIBRATED_MODES, convert_model, convert_saved, saved_model
 from converter.fold import inference_model
 from converter.metadata import attach, leaf_edge_entry
 from converter.streaming import convert_streaming
@@ -163,7 +163,7 @@ def convert_run(
                 else next(recipe_calibrations(config, index, 1))
             )
         log(f"converting ({mode}" + (f", calibrating on {len(clips)} clips)" if clips is not None else ")"))
-        tflite = convert(
+        tflite = convert_model(
             inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None, io_type
         )
     if index is not None:

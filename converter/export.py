@@ -52,7 +52,7 @@ def _converter(folder: str) -> tf.lite.TFLiteConverter:
     return converter
 
 
-def convert(
+def convert_model(
     model: keras.Model, mode: str = "none", calibration: Calibration | None = None, io_type: str = "float32"
 ) -> bytes:
     """Convert a batch-1 inference model; refuses anything but builtin operators.

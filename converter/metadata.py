@@ -17,7 +17,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as tflite_schema
 
 import leaf_edge
-from device import tflite_metadata_schema as meta_schema
+from device._vendor import tflite_metadata_schema as meta_schema
 from device.contract import (
     BACKGROUND_LABELS,
     LABELS_FILE,

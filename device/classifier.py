@@ -55,11 +55,11 @@ class Classifier:
             raise ModelFileError(f"{path}: no such model file")
         data = path.read_bytes()
         self.metadata = read_leaf_edge_metadata(data, str(path))
-        self.streaming = self.metadata.leaf_edge.get("streaming") if streaming else None
+        self.stream_info = self.metadata.leaf_edge.get("streaming") if streaming else None
         try:
             self._runner = ModelRunner(data, num_threads)
-            if self.streaming:
-                self._stream = StreamRunner(archive_file(data, self.streaming["file"]), num_threads)
+            if self.stream_info:
+                self._stream_runner = StreamRunner(archive_file(data, self.stream_info["file"]), num_threads)
         except (ValueError, RuntimeError, TypeError) as error:
             first = (str(error).strip().splitlines() or ["unknown error"])[0]
             raise ModelFileError(f"{path}: LiteRT cannot load it ({first})") from None
@@ -86,10 +86,10 @@ class Classifier:
         best = np.argsort(-scores)[:top_k]
         return [Category(self.labels[i], round(float(scores[i]), 4)) for i in best]
 
-    def streams(self, hop_seconds: float | None = None) -> bool:
+    def uses_streaming_model(self, hop_seconds: float | None = None) -> bool:
         """Whether :meth:`windows` at this hop runs the streaming model (it has one for that hop)."""
         hop = round((hop_seconds or self.settings.hop_seconds) * self.sample_rate)
-        return bool(self.streaming) and hop == self.streaming["hop_samples"]
+        return bool(self.stream_info) and hop == self.stream_info["hop_samples"]
 
     def windows(
         self, chunks: Iterable[np.ndarray], sample_rate: int, hop_seconds: float | None = None
@@ -100,7 +100,7 @@ class Classifier:
         window model reruns on the whole window. Memory stays at one window plus one chunk. A
         stream shorter than one window gives one zero-padded window.
         """
-        if self.streams(hop_seconds):
+        if self.uses_streaming_model(hop_seconds):
             yield from self._streamed_windows(resampled(chunks, sample_rate, self.sample_rate))
             return
         hop = max(1, round((hop_seconds or self.settings.hop_seconds) * self.sample_rate))
@@ -124,8 +124,8 @@ class Classifier:
     def _streamed_windows(self, chunks: Iterable[np.ndarray]) -> Iterator[Window]:
         """Windows from the streaming model: one step per hop; the first once a whole window of
         audio has passed its delay. ``time`` is the end of the audio the window's frames cover."""
-        hop, delay = self.streaming["hop_samples"], self.streaming["delay_samples"]
-        self._stream.reset()
+        hop, delay = self.stream_info["hop_samples"], self.stream_info["delay_samples"]
+        self._stream_runner.reset()
         buffer = np.zeros(0, np.float32)
         head = []  # the audio before the first window, for a stream too short to fill one
         fed = 0
@@ -134,7 +134,7 @@ class Classifier:
             if head is not None:
                 head.append(chunk)
             while len(buffer) >= hop:
-                scores = self._stream.step(buffer[:hop])
+                scores = self._stream_runner.step(buffer[:hop])
                 buffer, fed = buffer[hop:], fed + hop
                 if fed >= self.clip_samples + delay:
                     head = None

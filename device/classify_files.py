@@ -25,7 +25,7 @@ def classify_file(classifier: Classifier, path: Path, settings: DetectionSetting
         wave = np.concatenate(list(blocks))
         result["top"] = [vars(c) for c in classifier.classify(wave, rate, top_k)]
         return result
-    result["model"] = "streaming" if classifier.streams(settings.hop_seconds) else "window"
+    result["model"] = "streaming" if classifier.uses_streaming_model(settings.hop_seconds) else "window"
     detector = Detector(classifier.labels, settings, classifier.background)
     windows, events = [], []
     for window in classifier.windows(blocks, rate, settings.hop_seconds):

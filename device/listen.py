@@ -38,7 +38,7 @@ def run_listener(
     mic = Microphone(index, rate)
     if log:
         resampling = "" if rate == classifier.sample_rate else f", resampled to {classifier.sample_rate} Hz"
-        model = "streaming model" if classifier.streams(settings.hop_seconds) else "window model"
+        model = "streaming model" if classifier.uses_streaming_model(settings.hop_seconds) else "window model"
         model += f", hop {settings.hop_seconds:g} s"
         log(f"listening on device {index} at {rate} Hz{resampling}; {model}; labels: "
             + ", ".join(label for label in classifier.labels if label not in classifier.background)

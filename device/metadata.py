@@ -7,7 +7,7 @@ appended to the flatbuffer with ``labels.txt`` and ``leaf_edge.json`` (clip leng
 detection defaults, data set and measured accuracy). ``unzip -l model.tflite`` lists them.
 
 The TFLite schema comes with ai-edge-litert; the metadata schema is vendored
-(:mod:`device.tflite_metadata_schema`).
+(:mod:`device._vendor.tflite_metadata_schema`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from ai_edge_litert import schema_py_generated as tflite_schema
 
-from device import tflite_metadata_schema as meta_schema
+from device._vendor import tflite_metadata_schema as meta_schema
 from device.contract import LABELS_FILE, LEAF_EDGE_FILE, LEAF_EDGE_FORMAT, METADATA_BUFFER_NAME, LeafEdgeError
 
 

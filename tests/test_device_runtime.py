@@ -100,8 +100,8 @@ def test_streaming_windows_do_not_depend_on_chunk_size(classifier, speech):
     """At the model's own hop the streaming model runs: one step per hop, the first window once a
     window of audio has passed the stream's delay; times are where the covered audio ends."""
     stream = np.concatenate(list(speech[0]))
-    assert classifier.streams() and not classifier.streams(0.5)
-    hop, delay = classifier.streaming["hop_samples"], classifier.streaming["delay_samples"]
+    assert classifier.uses_streaming_model() and not classifier.uses_streaming_model(0.5)
+    hop, delay = classifier.stream_info["hop_samples"], classifier.stream_info["delay_samples"]
     whole = list(classifier.windows([stream], 16000))
     chunked = list(classifier.windows((stream[i : i + 333] for i in range(0, len(stream), 333)), 16000))
     first = -(-(16000 + delay) // hop) * hop

@@ -40,7 +40,7 @@ def test_instrument_models_carry_their_task_and_name_notes_of_an_unseen_font(nam
     assert entry["labels"] == list(FAMILIES) and entry["task"] == "scenes"
     assert entry["frontend"]["type"] == frontend and entry["quantization"]["mode"] == "int8"
     classifier = Classifier(path)
-    assert classifier.streams() == streaming and classifier.clip_samples == 32000
+    assert classifier.uses_streaming_model() == streaming and classifier.clip_samples == 32000
     clips, labels = unseen_notes
     named = [classifier.classify(clip, 44100, top_k=1)[0].label for clip in clips]
     right = np.mean([a == b for a, b in zip(named, labels, strict=True)])

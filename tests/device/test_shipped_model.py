@@ -34,7 +34,7 @@ def test_shipped_files_load_and_carry_their_metadata(name):
     assert meta.leaf_edge["frontend"].get("gabor") == gabor
     assert meta.leaf_edge["accuracy"]["accuracy_tflite"] >= 0.95
     classifier = Classifier(path)
-    assert classifier.clip_samples == 16000 and classifier.streams() == streaming
+    assert classifier.clip_samples == 16000 and classifier.uses_streaming_model() == streaming
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_no_event_in_the_quiet_after_a_word(offset):
     words = ["yes", "stop", "left", "go", "down", "no"]
     audio, _ = recording(words)
     classifier = Classifier(MODELS_DIR / "keywords-leaf.tflite")
-    assert classifier.streams()
+    assert classifier.uses_streaming_model()
     chunks = [audio[i : i + 1600] for i in range(offset, len(audio), 1600)]
     assert [e.label for e in classifier.stream(chunks, 16000)] == words
 

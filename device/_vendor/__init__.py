@@ -1,0 +1,1 @@
+"""Code generated from other projects' schemas (not written here): the TFLite metadata schema."""
