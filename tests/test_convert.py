@@ -379,13 +379,16 @@ def test_inspect_of_a_bad_file_is_a_one_line_error(converted, tmp_path, content,
 def test_int8_output_on_request(tiny_run, converted, tmp_path):
     path = tmp_path / "io8.tflite"
     args = ["convert", str(tiny_run), "-o", str(path), "--quantize", "int8", "--io", "int8", "--json"]
-    args += ["--calibration-draws", "2", "--no-streaming"]  # the `converted` fixture's draws
+    args += ["--calibration-draws", "1", "--no-streaming"]  # the fixture's first draw, nothing more
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     info = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
     assert info["outputs"][0]["dtype"] == "INT8" and info["inputs"][0]["dtype"] == "FLOAT32"
-    assert abs(report["accuracy_tflite"] - converted["int8"][1]["accuracy_tflite"]) <= 0.02
+    # the same calibration draw as the fixture's first: int8 scores out agree with the float model
+    # as often as float scores out did, but for a clip or two (26 validation clips)
+    agreement = report["calibration"]["agreement"][0]
+    assert abs(agreement - converted["int8"][1]["calibration"]["agreement"][0]) <= 0.08
     refused = CliRunner().invoke(
         main, ["convert", str(tiny_run), "-o", str(tmp_path / "x.tflite"), "--io", "int8"]
     )
