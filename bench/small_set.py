@@ -1,7 +1,7 @@
 """A new user's small set: 440 instrument clips (11 families, 2 s, 44.1 kHz stereo), trained with
 the default options (plus ``--gabor grouped``), timed, and scored in-font and on the unseen font.
 
-    .venv/bin/python bench/small_set.py WORKDIR [--frontend leaf|mel] [--seed N] [-- TRAIN OPTIONS]
+    .venv/bin/python bench/small_set.py [--frontend leaf|mel] [--seed N] [--name RUN] WORKDIR [-- TRAIN OPTIONS]
 
 Generates ``WORKDIR/instruments-440`` once (``leaf-edge data instruments --clips-per-family 8``:
 four training sample sets and TimGM6mb, heard only in the test split), trains ``WORKDIR/RUN`` with
@@ -27,12 +27,13 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--frontend", default="leaf", choices=["leaf", "mel"])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--name", help="the run's folder under WORKDIR (default: FRONTEND-seedN)")
     parser.add_argument("extra", nargs="*", help="more leaf-edge train options (after --)")
     args = parser.parse_args()
     data = args.workdir / "instruments-440"
     if not (data / "dataset.json").exists():
         subprocess.run([*LEAF_EDGE, "data", "instruments", str(data), "--clips-per-family", "8"], check=True)
-    run = args.workdir / f"{args.frontend}-seed{args.seed}"
+    run = args.workdir / (args.name or f"{args.frontend}-seed{args.seed}")
     options = ["--gabor", "grouped"] if args.frontend == "leaf" else ["--frontend", "mel"]
     started = time.monotonic()
     subprocess.run([*LEAF_EDGE, "train", str(data), "--out", str(run), "--seed", str(args.seed),
