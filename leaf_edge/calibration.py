@@ -131,12 +131,13 @@ def calibrate_model(
     write the copy with the chosen settings (and how they were chosen) in its metadata, atomically.
     The model itself is not touched: the copy scores every window exactly as the original."""
     classifier = Classifier(model)
+    scoring = Scoring.of(classifier)
     clips = split_clips(data, classifier.labels, split, None, classifier.sample_rate)
-    if all(label in Scoring.of(classifier).background for label, _ in clips):
+    if all(label in scoring.background for label, _ in clips):
         raise DataError(f"{data} has no {split} clips of a label that fires: nothing to calibrate on")
     streams = score_streams(classifier, clips, negative_files(negatives, split), seed)
-    before = stream_figures(streams, Scoring.of(classifier), classifier.settings)
-    settings, after, met = calibrate(streams, Scoring.of(classifier), classifier.settings, targets, log)
+    before = stream_figures(streams, scoring, classifier.settings)
+    settings, after, met = calibrate(streams, scoring, classifier.settings, targets, log)
     entry = dict(classifier.metadata.leaf_edge)
     entry["detection"] = dataclasses.asdict(settings)
     entry["calibration"] = {
