@@ -24,8 +24,18 @@ def timeline(events: list[dict], seconds: float, width: int = 72) -> str:
     return f"0 s |{''.join(strip)}| {seconds:.0f} s"
 
 
+def word_span(loudness_db, frame_seconds: float, end: float, window_seconds: float, within_db: float = 20.0):
+    """Where the detected word is: the stretch of its deciding window (``window_seconds`` up to
+    ``end``) from the first to the last frame within ``within_db`` of the window's loudest."""
+    first = max(0, int((end - window_seconds) / frame_seconds))
+    window = loudness_db[first : max(first + 1, int(end / frame_seconds))]
+    loud = (window >= window.max() - within_db).nonzero()[0]
+    return (first + loud[0]) * frame_seconds, (first + loud[-1] + 1) * frame_seconds
+
+
 def picture(classifier: Classifier, recording: Path, events: list[dict], path: Path) -> Path:
-    """The recording's spectrogram, as the model's own frontend computes it, with detections marked."""
+    """The recording's spectrogram, as the model's own frontend computes it, with each detection
+    drawn as a span over its word (the loud part of its deciding window)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -41,16 +51,24 @@ def picture(classifier: Classifier, recording: Path, events: list[dict], path: P
     clip = classifier.clip_samples
     seconds = -(-len(wave) // clip) * clip / classifier.sample_rate  # whole windows, the last one padded
     front = classifier.metadata.leaf_edge.get("frontend", {}).get("type", "frontend")
+    # a few loud bins would set the scale and leave the rest dark: scale to the 1st-99.5th percentiles
+    low, high = np.percentile(features, [1, 99.5])
     fig, ax = plt.subplots(figsize=(12, 3.6))
-    ax.imshow(
-        features.T, origin="lower", aspect="auto", cmap="magma", extent=(0, seconds, 0, features.shape[1])
-    )
+    shown = ax.imshow(
+        features.T, origin="lower", aspect="auto", cmap="magma", vmin=low, vmax=high,
+        extent=(0, seconds, 0, features.shape[1]), interpolation="nearest",
+    )  # fmt: skip
+    frame = 0.01
+    hop = round(frame * classifier.sample_rate)
+    power = np.add.reduceat(wave.astype(np.float64) ** 2, np.arange(0, len(wave), hop)) / hop
+    loudness = 10 * np.log10(np.maximum(power, 1e-12))
     for event in events:
-        ax.axvline(event["time"], color="cyan", lw=1.2)
-        ax.text(
-            event["time"], features.shape[1] * 0.98, f" {event['label']}", color="cyan", va="top", fontsize=9
-        )
-    ax.set_xlabel("seconds (lines: detections, at the end of the deciding window)")
+        start, end = word_span(loudness, frame, event["time"], clip / classifier.sample_rate)
+        ax.axvspan(start, end, color="cyan", alpha=0.15)
+        ax.text((start + end) / 2, features.shape[1] * 0.96, event["label"], ha="center", va="top",
+                fontsize=9, bbox={"facecolor": "cyan", "edgecolor": "none", "pad": 1.5})  # fmt: skip
+    fig.colorbar(shown, ax=ax, pad=0.01, label="frontend output")
+    ax.set_xlabel("seconds (bands: detected words)")
     ax.set_ylabel(f"{front} filter")
     ax.set_title(f"{recording.name}: the {front.upper()} spectrogram inside {classifier.path.name}")
     fig.tight_layout()
