@@ -1,7 +1,7 @@
 """A new user's small set: 440 instrument clips (11 families, 2 s, 44.1 kHz stereo), trained with
 the default options (plus ``--gabor grouped``), timed, and scored in-font and on the unseen font.
 
-    .venv/bin/python bench/small_set.py [--frontend leaf|mel] [--seed N] [--name RUN] WORKDIR [-- TRAIN OPTIONS]
+    .venv/bin/python bench/small_set.py [--frontend leaf|mel] [--seed N] [--name RUN] WORKDIR [-- OPTIONS]
 
 Generates ``WORKDIR/instruments-440`` once (``leaf-edge data instruments --clips-per-family 8``:
 four training sample sets and TimGM6mb, heard only in the test split), trains ``WORKDIR/RUN`` with

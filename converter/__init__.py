@@ -2,4 +2,3 @@
 
 MODES = ("none", "float16", "dynamic", "int8", "int16x8")  # quantization modes (see converter.export)
 IO_TYPES = ("float32", "int8")  # type of the scores output (the waveform input is always float32)
-CALIBRATION_DRAWS = 5  # calibration sets tried by int8/int16x8 on a run's data (see converter.convert)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from converter import CALIBRATION_DRAWS, IO_TYPES, MODES
+from converter import IO_TYPES, MODES
 from device.contract import TASKS
 from device.errors import user_errors
+from leaf_edge.run_files import CALIBRATION_DRAWS
 
 
 @click.command()

@@ -7,32 +7,19 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from converter import CALIBRATION_DRAWS
-from converter.export import CALIBRATED_MODES, convert_model, convert_saved, saved_model
+from converter.export import CALIBRATED_MODES, ConversionError, convert_model, convert_saved, saved_model
 from converter.fold import inference_model
 from converter.metadata import attach, leaf_edge_entry
 from converter.streaming import convert_streaming
 from converter.verify import conversion_warnings, scores, verify, verify_streaming
 from device.atomic import atomic_path
-from device.contract import STREAM_FILE, detection_defaults, task_of
+from device.audio import AUDIO_SUFFIXES, AudioInputError, fit_length, read_audio
+from device.contract import STREAM_FILE, AudioSpec, detection_defaults, task_of
 from device.metadata import read_leaf_edge_metadata
-from leaf_edge.data.augment import augment_batch
-from leaf_edge.data.folders import (
-    AUDIO_SUFFIXES,
-    AudioError,
-    DataError,
-    fit_length,
-    load_split,
-    read_audio,
-)
 from leaf_edge.frontends.leaf import Leaf
-from leaf_edge.model import model_frontend, model_labels
-from leaf_edge.runs import load_run
-from leaf_edge.train import augmentation_sources
-
-CALIBRATION_CLIPS = 200
+from leaf_edge.model import load_trained, model_classifier, model_frontend, model_labels
+from leaf_edge.run_files import CALIBRATION_CLIPS, CALIBRATION_DRAWS, CONVERSION_FILE, read_conversion_inputs
 
 
 def calibration_clips(folder: Path, sample_rate: int, clip_samples: int, limit: int = CALIBRATION_CLIPS):
@@ -43,30 +30,11 @@ def calibration_clips(folder: Path, sample_rate: int, clip_samples: int, limit: 
     for path in paths[::step][:limit]:
         try:
             clips.append(fit_length(read_audio(path, sample_rate), clip_samples))
-        except AudioError:
+        except AudioInputError:
             continue
     if not clips:
-        raise DataError(f"no readable audio files under {folder} for calibration")
+        raise ConversionError(f"no readable audio files under {folder} for calibration")
     return np.stack(clips)
-
-
-def recipe_calibrations(config, index, draws: int = CALIBRATION_DRAWS, count: int = CALIBRATION_CLIPS):
-    """``draws`` sets of ``count`` training clips as training saw them (the run's own augmentation
-    recipe; draw ``d`` is seeded with the run's seed + ``d``, so every set is the same every time).
-
-    int8 ranges fitted to clean clips alone clip the louder, noisier and reverberant inputs a
-    microphone brings; measured on the shipped run: pink noise at 0 dB 74 -> 80 %, music 65 -> 69 %,
-    clean within calibration spread.
-    """
-    spec = config.spec
-    train = load_split(index, "train", spec.sample_rate, spec.clip_samples, config.seed)
-    rooms, noise_bank = augmentation_sources(config, index)
-    for draw in range(draws):
-        seed = config.seed + draw
-        pick = np.random.default_rng(seed).permutation(len(train.waves))[:count]
-        tf.random.set_seed(seed)
-        clips = tf.constant(train.waves[pick])
-        yield augment_batch(clips, config.augment, spec.sample_rate, rooms, noise_bank).numpy()
 
 
 def most_faithful_conversion(inference, mode: str, io_type: str, candidates, waves, reference, log):
@@ -91,17 +59,15 @@ def most_faithful_conversion(inference, mode: str, io_type: str, candidates, wav
     return *best, chosen
 
 
-def data_summary(run: Path, data: Path) -> dict:
-    """What the model was trained on: labels and clips per split, and the generator's summary."""
+def data_summary(run: Path, config: dict) -> dict:
+    """What the model was trained on: clips per split, and the generator's summary (metrics.json)."""
     metrics = run / "metrics.json"
-    summary = {"name": Path(data).name}
-    if metrics.exists():
-        clips = json.loads(metrics.read_text()).get("data", {}).get("clips", {})
-        summary["clips"] = {split: sum(per_label.values()) for split, per_label in clips.items()}
-    generated = Path(data) / "dataset.json"
-    if generated.exists():
-        info = json.loads(generated.read_text())
-        summary["generated"] = {"speakers": info.get("speakers"), "seed": info.get("config", {}).get("seed")}
+    data = json.loads(metrics.read_text()).get("data", {}) if metrics.exists() else {}
+    summary = {"name": Path(config["data"]).name}
+    if "clips" in data:
+        summary["clips"] = {split: sum(per_label.values()) for split, per_label in data["clips"].items()}
+    if "generated" in data:
+        summary["generated"] = data["generated"]
     return summary
 
 
@@ -127,51 +93,51 @@ def convert_run(
     seconds (None: the task's detection hop). ``task`` (keywords, events, scenes; None: keywords
     for a model with an unknown-word class, else events) picks the detection defaults stored in the
     metadata.
-    Calibrated modes without a ``calibration`` folder convert with ``calibration_draws`` sets of
-    the run's training clips and keep the one most faithful to the float model on validation (the
-    first set alone when the data has no validation clips).
+    Calibrated modes without a ``calibration`` folder convert with ``calibration_draws`` of the
+    calibration sets the run kept (:mod:`leaf_edge.run_files`) and keep the one most faithful to
+    the float model on validation (the first set alone when the data has no validation clips).
+    Only the run folder is read: its data set may be gone.
     """
-    model, config = load_run(run)
-    spec = config.spec
+    run = Path(run)
+    model, config = load_trained(run)
+    spec = AudioSpec(**config["spec"])
     is_leaf = isinstance(model_frontend(model), Leaf)
     if gabor == "grouped" and not is_leaf:
-        raise DataError("--gabor grouped needs a LEAF model")
-    index = config.index() if Path(config.data).is_dir() else None
-    if mode in CALIBRATED_MODES and calibration is None and index is None:
-        raise DataError(
-            f"--quantize {mode} needs calibration audio: the run's data ({config.data}) is gone; "
-            "pass --calibration DIR"
+        raise ConversionError("--gabor grouped needs a LEAF model")
+    inputs = read_conversion_inputs(run)
+    if inputs is None:
+        raise ConversionError(
+            f"{run} has no {CONVERSION_FILE} (trained by an older leaf-edge): rerun its train command "
+            "once, which adds it without training again"
+        )
+    if calibration_draws > len(inputs.calibration):
+        raise ConversionError(
+            f"--calibration-draws {calibration_draws}: {run} keeps {len(inputs.calibration)}"
         )
     log(f"folding the {type(model.layers[1]).__name__} frontend into constants")
     inference = inference_model(model, gabor)
     clips, chosen = None, None
-    faithful = mode in CALIBRATED_MODES and calibration is None
-    if faithful:
-        validation = load_split(index, "validation", spec.sample_rate, spec.clip_samples, config.seed)
-    if faithful and len(validation.waves):
-        log(f"converting ({mode}; {calibration_draws} draws of {CALIBRATION_CLIPS} clips to calibrate on)")
-        reference = keras.ops.softmax(model.predict(validation.waves, batch_size=64, verbose=0)).numpy()
-        candidates = recipe_calibrations(config, index, calibration_draws)
+    validation = inputs.waves["validation"]
+    if mode in CALIBRATED_MODES and calibration is None and len(validation):
+        per_draw = inputs.calibration.shape[1]
+        log(f"converting ({mode}; {calibration_draws} draws of {per_draw} clips to calibrate on)")
+        reference = keras.ops.softmax(model.predict(validation, batch_size=64, verbose=0)).numpy()
         tflite, clips, chosen = most_faithful_conversion(
-            inference, mode, io_type, candidates, validation.waves, reference, log
+            inference, mode, io_type, inputs.calibration[:calibration_draws], validation, reference, log
         )
     else:
         if mode in CALIBRATED_MODES:
             clips = (
                 calibration_clips(calibration, spec.sample_rate, spec.clip_samples)
                 if calibration is not None
-                else next(recipe_calibrations(config, index, 1))
+                else inputs.calibration[0]
             )
         log(f"converting ({mode}" + (f", calibrating on {len(clips)} clips)" if clips is not None else ")"))
         tflite = convert_model(
             inference, mode, (lambda: (c[np.newaxis] for c in clips)) if clips is not None else None, io_type
         )
-    if index is not None:
-        test = load_split(index, "test", spec.sample_rate, spec.clip_samples, config.seed)
-        waves, labels = test.waves, test.labels
-    else:
-        waves, labels = np.zeros((0, spec.clip_samples), np.float32), np.zeros(0, int)
-    log(f"verifying on {len(waves)} test clips with LiteRT")
+    waves, labels = inputs.waves["test"], inputs.labels["test"]
+    log(f"verifying on {len(waves)} of the run's {inputs.totals['test']} test clips with LiteRT")
     keras_scores = (
         keras.ops.softmax(model.predict(waves, batch_size=64, verbose=0)).numpy() if len(waves) else None
     )
@@ -195,9 +161,12 @@ def convert_run(
         }
         extra[STREAM_FILE] = stream
     log("embedding metadata")
-    summary = data_summary(Path(run), Path(config.data))
-    entry = leaf_edge_entry(model, config, summary, report, mode, io_type, task, detection)
-    final = attach(tflite, entry, **_description(describe, config, entry["labels"], mode), extra_files=extra)
+    frontend, classifier = config["frontend"], model_classifier(model)
+    entry = leaf_edge_entry(
+        model, frontend, data_summary(run, config), report, mode, io_type, task, detection
+    )
+    described = _description(describe, frontend, classifier, spec, entry["labels"], mode)
+    final = attach(tflite, entry, **described, extra_files=extra)
     _check_final(final, tflite, waves[:4] if len(waves) else np.zeros((1, spec.clip_samples), np.float32))
     report["size_bytes"] = len(final)
     with atomic_path(output) as tmp:
@@ -206,14 +175,16 @@ def convert_run(
     return report
 
 
-def _description(describe: dict | None, config, labels: list[str], mode: str) -> dict:
+def _description(
+    describe: dict | None, frontend: str, classifier: str, spec: AudioSpec, labels: list[str], mode: str
+) -> dict:
     """The standard metadata's text fields; what the user did not give is derived from the run."""
     given = {k: v for k, v in (describe or {}).items() if v}
     derived = {
-        "name": f"{config.frontend}-{config.classifier}",
+        "name": f"{frontend}-{classifier}",
         "description": (
-            f"Audio classifier for {', '.join(labels)}: a learnable {config.frontend} frontend and "
-            f"{config.classifier} on {config.spec.clip_seconds:g} s of {config.spec.sample_rate} Hz "
+            f"Audio classifier for {', '.join(labels)}: a learnable {frontend} frontend and "
+            f"{classifier} on {spec.clip_seconds:g} s of {spec.sample_rate} Hz "
             f"mono audio ({mode}). Made with leaf-edge."
         ),
         "version": "1",

@@ -100,21 +100,21 @@ def embed_metadata(tflite: bytes, metadata: bytes, files: dict[str, bytes]) -> b
 
 
 def leaf_edge_entry(
-    model, config, data_summary: dict, report: dict, quantize: str, io_type: str, task: str, detection: dict
-) -> dict:
+    model, frontend_name: str, data_summary: dict, report: dict, quantize: str, io_type: str, task: str,
+    detection: dict,
+) -> dict:  # fmt: skip
     """The leaf-edge JSON entry: what the runtime needs, and what the model is and scored."""
-    from leaf_edge.model import model_frontend, model_labels
+    from leaf_edge.frontends.gabor import gabor_frequencies
+    from leaf_edge.model import model_classifier, model_frontend, model_labels, model_spec
 
-    spec = config.spec
+    spec = model_spec(model)
     frontend = model_frontend(model)
     frontend_info = {
-        "type": config.frontend,
+        "type": frontend_name,
         **{k: getattr(spec, k) for k in ("n_filters", "window_ms", "stride_ms")},
     }
     frontend_info["init_range_hz"] = [spec.min_freq, spec.max_freq]
-    if config.frontend == "leaf":
-        from leaf_edge.evaluate import gabor_frequencies
-
+    if frontend_name == "leaf":
         centre, bandwidth = gabor_frequencies(frontend.gabor.constrained_kernel().numpy(), spec.sample_rate)
         frontend_info["compression"] = frontend.compression
         frontend_info["gabor"] = report.get("gabor", frontend.gabor_mode)
@@ -141,7 +141,7 @@ def leaf_edge_entry(
         },
         "frontend": frontend_info,
         "streaming": report.get("streaming"),
-        "classifier": config.classifier,
+        "classifier": model_classifier(model),
         "quantization": {"mode": quantize, "io": io_type, "float_ops": report.get("float_ops")},
         "task": task,
         "detection": detection,

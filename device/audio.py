@@ -14,6 +14,8 @@ import soxr
 
 from device.contract import LeafEdgeError
 
+AUDIO_SUFFIXES = {".wav", ".flac"}  # what a folder of audio is searched for
+
 
 class AudioInputError(LeafEdgeError):
     """Audio that cannot be classified; the message says why."""
@@ -95,6 +97,25 @@ def file_info(path: Path):
     if info.frames == 0:
         raise AudioInputError(f"{path}: the audio file is empty")
     return info
+
+
+def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
+    """A whole file (a clip) as mono float32 at ``sample_rate``: any format libsndfile reads, any
+    rate and depth. Long recordings go through :func:`file_blocks` instead."""
+    import soundfile as sf
+
+    try:
+        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, OSError) as error:
+        raise AudioInputError(f"not readable as audio ({error})") from None
+    if audio.size == 0:
+        raise AudioInputError("no samples")
+    if not np.isfinite(audio).all():
+        raise AudioInputError("contains NaN or infinite samples")
+    audio = audio.mean(axis=1)
+    if rate != sample_rate:
+        audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
+    return audio
 
 
 def file_blocks(path: Path, seconds: float = 10.0):

@@ -4,7 +4,6 @@ the LEAF paper shows (learned filters against their mel initialisation; LEAF vs 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -84,20 +83,13 @@ def plot_confusion(labels, confusion, path: Path) -> None:
     plt.close(fig)
 
 
-def gabor_frequencies(params: np.ndarray, sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
-    """Centre frequency and bandwidth (full width at half maximum), both in Hz."""
-    centre = params[:, 0] * sample_rate / (2 * math.pi)
-    fwhm = 2 * gabor.SIGMA_RATIO / params[:, 1] * sample_rate / (2 * math.pi)
-    return centre, fwhm
-
-
 def plot_filters(leaf: Leaf, path: Path) -> dict:
     """Learned Gabor filters against their mel initialisation; returns how far they moved."""
     spec = leaf.spec
     learned = leaf.gabor.constrained_kernel().numpy()
     initial = gabor.mel_init_params(spec.n_filters, spec.sample_rate, spec.min_freq, spec.max_freq).numpy()
     (c_learned, b_learned), (c_init, b_init) = (
-        gabor_frequencies(p, spec.sample_rate) for p in (learned, initial)
+        gabor.gabor_frequencies(p, spec.sample_rate) for p in (learned, initial)
     )
     fig, ax = plt.subplots(figsize=(7, 4.5))
     index = np.arange(spec.n_filters)

@@ -7,6 +7,7 @@ Also what a trained model needs around it: saving and loading ``.keras`` files i
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -15,10 +16,14 @@ import keras
 import numpy as np
 
 from device.atomic import atomic_path
-from device.contract import AudioSpec
+from device.contract import AudioSpec, LeafEdgeError
 from leaf_edge.classifiers import CLASSIFIERS, make_classifier
 from leaf_edge.frontends import make_frontend
 from leaf_edge.layers import LabelledLogits
+
+
+class RunError(LeafEdgeError):
+    """A run folder that cannot be used; the message says why and what to do."""
 
 
 def build_model(
@@ -134,3 +139,19 @@ def save_model(model: keras.Model, path: str | os.PathLike) -> Path:
 def load_model(path: str | os.PathLike) -> keras.Model:
     """Load a ``.keras`` model written by :func:`save_model`, with Keras' safe mode on."""
     return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def load_trained(run: str | os.PathLike) -> tuple[keras.Model, dict]:
+    """A finished run folder's model and its ``config.json`` values, with one-line errors."""
+    run = Path(run)
+    if not (run / "config.json").exists():
+        raise RunError(f"{run} is not a leaf-edge run (no config.json)")
+    if not (run / "model.keras").exists():
+        raise RunError(f"{run} has not finished training (no model.keras); rerun its train command")
+    values = json.loads((run / "config.json").read_text())
+    try:
+        model = load_model(run / "model.keras")
+    except Exception as error:  # Keras raises many kinds for a damaged file
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise RunError(f"{run / 'model.keras'} cannot be loaded: {first_line}") from None
+    return model, values

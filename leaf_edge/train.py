@@ -9,6 +9,8 @@ RUN/ holds::
     last.keras      the last finished epoch, saved atomically
     model.keras     best.keras with BatchNorm statistics re-estimated: the trained model
     metrics.json    per-epoch history, final accuracies, data set summary
+    conversion.npz  calibration sets and validation/test clips: the run converts without its
+                    data set (leaf_edge.run_files)
     logs/           TensorBoard logs
 
 Kill a run at any point and start the same command again: it continues from the last
@@ -59,6 +61,13 @@ from leaf_edge.negative_training import (
     hard_negative_pool,
     mix_in_negatives,
     negative_bank,
+)
+from leaf_edge.run_files import (
+    CALIBRATION_CLIPS,
+    CALIBRATION_DRAWS,
+    CONVERSION_FILE,
+    budget,
+    write_conversion_inputs,
 )
 
 BN_REESTIMATION_BATCHES = 50
@@ -220,6 +229,47 @@ def augmentation_sources(
     return rooms, tf.constant(np.stack([n[:length] for n in noises]))
 
 
+def recipe_calibrations(config: TrainConfig, train: LoadedSplit, rooms, noise_bank, draws: int, count: int):
+    """``draws`` sets of ``count`` training clips as training saw them (the run's own augmentation
+    recipe; draw ``d`` is seeded with the run's seed + ``d``, so every set is the same every time).
+
+    int8 ranges fitted to clean clips alone clip the louder, noisier and reverberant inputs a
+    microphone brings; measured on the shipped run: pink noise at 0 dB 74 -> 80 %, music 65 -> 69 %,
+    clean within calibration spread.
+    """
+    for draw in range(draws):
+        seed = config.seed + draw
+        pick = np.random.default_rng(seed).permutation(len(train.waves))[:count]
+        tf.random.set_seed(seed)
+        clips = tf.constant(train.waves[pick])
+        yield augment_batch(clips, config.augment, config.spec.sample_rate, rooms, noise_bank).numpy()
+
+
+def keep_conversion_inputs(run: Path, config: TrainConfig, index: DatasetIndex, splits, log=print) -> None:
+    """``RUN/conversion.npz`` (:mod:`leaf_edge.run_files`): the calibration sets and the validation
+    and test clips, so that the run converts without its data set."""
+    sizes = {name: len(splits[name].labels) for name in ("validation", "test")}
+    per_draw, kept = budget(config.spec.clip_samples, CALIBRATION_DRAWS, CALIBRATION_CLIPS, sizes)
+    rooms, noise_bank = augmentation_sources(config, index)
+    draws = recipe_calibrations(config, splits["train"], rooms, noise_bank, CALIBRATION_DRAWS, per_draw)
+    calibration = np.stack(list(draws))
+    tested = {name: (splits[name].waves, splits[name].labels) for name in sizes}
+    path = write_conversion_inputs(run, calibration, tested, config.seed)
+    log(
+        f"kept for conversion in {path}: {CALIBRATION_DRAWS} calibration sets of {calibration.shape[1]} "
+        "clips, " + ", ".join(f"{kept[n]} of {sizes[n]} {n} clips" for n in sizes)
+    )
+
+
+def generator_summary(root: Path) -> dict:
+    """A generated data set's speakers and seed (its ``dataset.json``), for the model's metadata."""
+    generated = Path(root) / "dataset.json"
+    if not generated.exists():
+        return {}
+    info = json.loads(generated.read_text())
+    return {"generated": {"speakers": info.get("speakers"), "seed": info.get("config", {}).get("seed")}}
+
+
 def check_negative_options(config: TrainConfig, index: DatasetIndex) -> None:
     """Refuse ``--negatives``/``--checkpoint-by`` combinations that cannot work, before RUN/ exists."""
     if config.negatives is None and config.checkpoint_by == "stream":
@@ -315,6 +365,8 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     done = len(metrics["history"])
     if resuming and (run / "model.keras").exists() and done >= config.epochs:
         log(f"{run} is already trained; metrics in {run / 'metrics.json'}")
+        if chief and not (run / CONVERSION_FILE).exists():  # a run trained before they were kept
+            keep_conversion_inputs(run, config, index, load_data(config, index, log), log)
         return metrics
 
     spec = config.spec
@@ -370,6 +422,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             for s, v in splits.items()
         },
         "unreadable": {s: len(v.problems) for s, v in splits.items()},
+        **generator_summary(index.root),
     }
     validation = evaluation_dataset(splits["validation"], config.batch_size)
     multi_worker = is_multi_worker(strategy)
@@ -412,7 +465,9 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     if not chief:
         shutil.rmtree(workdir, ignore_errors=True)
         return metrics
-    return finish(run, config, splits, train_data, metrics, log, proxy)
+    finished = finish(run, config, splits, train_data, metrics, log, proxy)
+    keep_conversion_inputs(run, config, index, splits, log)
+    return finished
 
 
 def predictions(model: keras.Model, split: LoadedSplit, batch_size: int) -> np.ndarray:

@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from converter import MODES
-from converter.convert import recipe_calibrations
 from leaf_edge.cli import main
 from leaf_edge.data.augment import AugmentConfig
-from leaf_edge.train import TrainConfig
+from leaf_edge.data.folders import load_split
+from leaf_edge.run_files import CONVERSION_FILE, read_conversion_inputs
+from leaf_edge.train import TrainConfig, augmentation_sources, recipe_calibrations
 from tests.processes import interruptible
 
 STREAMED_MODES = ("none", "int8")  # what `make model` ships; the others are converted without
@@ -164,29 +165,63 @@ def test_corrupt_checkpoint_is_a_clear_error(tiny_run, tmp_path):
     assert len(result.output.strip().splitlines()) == 1
 
 
-def test_int8_without_calibration_data_is_refused(tiny_run, tmp_path):
+def test_a_run_converts_without_its_data_set(tiny_run, tmp_path):
+    """What conversion needs of the data is kept in the run: delete the data set and int8 still
+    calibrates on the run's own recipe draws and verifies on its test clips."""
     run = copy_run(tiny_run, tmp_path)
     config = json.loads((run / "config.json").read_text())
     config["data"] = str(tmp_path / "gone")
     (run / "config.json").write_text(json.dumps(config))
-    result = CliRunner().invoke(
-        main, ["convert", str(run), "-o", str(tmp_path / "m.tflite"), "--quantize", "int8"]
-    )
-    assert result.exit_code == 1 and "--calibration" in result.output
-    assert not (tmp_path / "m.tflite").exists()
+    output = tmp_path / "m.tflite"
+    args = ["convert", str(run), "-o", str(output), "--quantize", "int8", "--calibration-draws", "1"]
+    result = CliRunner().invoke(main, [*args, "--no-streaming", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    kept = read_conversion_inputs(run)
+    assert report["clips"] == len(kept.labels["test"]) == kept.totals["test"] > 0
+    assert report["calibration"]["draws"] == 1 and output.exists()
+
+
+def test_a_run_trained_before_conversion_inputs_were_kept_says_what_to_do(tiny_run, tmp_path):
+    """An older run (no conversion.npz) is refused in one line that names the fix; rerunning its
+    train command adds the file without training again."""
+    run = copy_run(tiny_run, tmp_path)
+    (run / CONVERSION_FILE).unlink()
+    output = tmp_path / "m.tflite"
+    result = CliRunner().invoke(main, ["convert", str(run), "-o", str(output), "--quantize", "int8"])
+    assert result.exit_code == 1 and "rerun its train command" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not output.exists()
+    from leaf_edge.train import train
+
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    history = json.loads((run / "metrics.json").read_text())["history"]
+    train(config, run, verbose=0, log=lambda *_: None)
+    assert json.loads((run / "metrics.json").read_text())["history"] == history  # no epoch trained
+    again, original = read_conversion_inputs(run), read_conversion_inputs(tiny_run)
+    np.testing.assert_array_equal(again.calibration, original.calibration)
+    np.testing.assert_array_equal(again.waves["test"], original.waves["test"])
+
+
+def recipe_draws(config, draws, count):
+    index = config.index()
+    train = load_split(index, "train", config.spec.sample_rate, config.spec.clip_samples, config.seed)
+    return recipe_calibrations(config, train, *augmentation_sources(config, index), draws, count)
 
 
 def test_int8_is_calibrated_on_clips_as_the_training_recipe_saw_them(tiny_run):
-    """Calibration sets are training clips through the run's own augmentation, the same every time."""
+    """Calibration sets are training clips through the run's own augmentation, the same every
+    time; the run keeps them (float16) for its conversion."""
     config = TrainConfig.from_dict(json.loads((tiny_run / "config.json").read_text()))
-    index = config.index()
-    first, second = recipe_calibrations(config, index, draws=2, count=32)
-    np.testing.assert_array_equal(first, next(recipe_calibrations(config, index, draws=1, count=32)))
+    first, second = recipe_draws(config, 2, 32)
+    np.testing.assert_array_equal(first, next(recipe_draws(config, 1, 32)))
     assert np.abs(first - second).max() > 1e-3
-    clean = next(recipe_calibrations(dataclasses.replace(config, augment=AugmentConfig.off()), index, 1, 32))
+    clean = next(recipe_draws(dataclasses.replace(config, augment=AugmentConfig.off()), 1, 32))
     assert first.shape == clean.shape == (32, config.spec.clip_samples)
     changed = np.abs(first - clean).max(axis=1) > 1e-3
     assert 8 < changed.sum() <= 32
+    kept = read_conversion_inputs(tiny_run).calibration
+    recipe = next(recipe_draws(config, 1, kept.shape[1]))
+    np.testing.assert_allclose(kept[0], recipe, rtol=1e-3, atol=1e-4)  # float16
 
 
 def test_int8_keeps_the_calibration_most_faithful_to_the_float_model(tiny_run):
@@ -197,12 +232,11 @@ def test_int8_keeps_the_calibration_most_faithful_to_the_float_model(tiny_run):
     from converter.convert import most_faithful_conversion
     from converter.fold import inference_model
     from converter.verify import scores
-    from leaf_edge.data.folders import load_split
     from leaf_edge.runs import load_run
 
     model, config = load_run(tiny_run)
     index = config.index()
-    good = next(recipe_calibrations(config, index, draws=1, count=32))
+    good = next(recipe_draws(config, 1, 32))
     candidates = [good, good * 1e-3]
     validation = load_split(index, "validation", config.spec.sample_rate, config.spec.clip_samples, 0)
     reference = keras.ops.softmax(model.predict(validation.waves, verbose=0)).numpy()

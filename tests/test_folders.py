@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from leaf_edge.data.folders import (
-    AudioError,
+    AudioInputError,
     DataError,
     fit_length,
     index_folder,
@@ -65,7 +65,7 @@ def test_crop_and_pad_to_the_clip_length():
 def test_broken_files_raise_a_clear_error(tmp_path, content, message):
     path = tmp_path / "bad.wav"
     path.write_bytes(content)
-    with pytest.raises(AudioError, match=message):
+    with pytest.raises(AudioInputError, match=message):
         read_audio(path, 16000)
 
 
@@ -73,7 +73,7 @@ def test_nan_samples_are_refused(tmp_path):
     wave = tone(440, 16000)
     wave[100] = np.nan
     sf.write(tmp_path / "nan.wav", wave, 16000, subtype="FLOAT")
-    with pytest.raises(AudioError, match="NaN"):
+    with pytest.raises(AudioInputError, match="NaN"):
         read_audio(tmp_path / "nan.wav", 16000)
 
 

@@ -18,14 +18,13 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import soxr
 
-from device.audio import fit_length  # training and the device cut clips alike
+# training, conversion and the device read and cut clips alike
+from device.audio import AUDIO_SUFFIXES, AudioInputError, fit_length, read_audio
 from device.contract import SILENCE, UNKNOWN, LeafEdgeError
 from leaf_edge.data import noise
 from leaf_edge.data.words import BACKGROUND_NOISE, KEYWORDS
 
-AUDIO_SUFFIXES = {".wav", ".flac"}
 SPLITS = ("train", "validation", "test")
 HELD_OUT = "held_out"  # the split of a held-out engine's clips (leave-one-engine-out)
 SILENCE_SHARE = 0.1  # Speech Commands' share of silence clips when it must be made from noise
@@ -250,26 +249,6 @@ def hold_out_engine(index: DatasetIndex, engine: str) -> DatasetIndex:
     return dataclasses.replace(index, files=files)
 
 
-class AudioError(LeafEdgeError):
-    """An audio file that cannot be used."""
-
-
-def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
-    """A file as mono float32 at ``sample_rate`` (any format libsndfile reads, any rate/depth)."""
-    try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, OSError) as error:
-        raise AudioError(f"not readable as audio ({error})") from None
-    if audio.size == 0:
-        raise AudioError("no samples")
-    if not np.isfinite(audio).all():
-        raise AudioError("contains NaN or infinite samples")
-    audio = audio.mean(axis=1)
-    if rate != sample_rate:
-        audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
-    return audio
-
-
 @dataclass
 class LoadedSplit:
     waves: np.ndarray  # [N, clip_samples] float32
@@ -295,9 +274,9 @@ def load_split(
         try:
             audio = read_audio(path, sample_rate)
             if len(audio) < MIN_CLIP_SHARE * clip_samples:
-                raise AudioError(f"{len(audio) / sample_rate:.3f} s: shorter than a tenth of the clip")
+                raise AudioInputError(f"{len(audio) / sample_rate:.3f} s: shorter than a tenth of the clip")
             return fit_length(audio, clip_samples), label, None
-        except AudioError as error:
+        except AudioInputError as error:
             return None, label, (path, str(error))
 
     items = index.files[split]

@@ -34,7 +34,7 @@ import soxr
 from tqdm import tqdm
 
 from leaf_edge.data.engines import Voice, require_engine
-from leaf_edge.data.folders import AUDIO_SUFFIXES, AudioError, DataError, read_audio
+from leaf_edge.data.folders import AUDIO_SUFFIXES, AudioInputError, DataError, read_audio
 from leaf_edge.data.generated import build_atomically
 from leaf_edge.data.instruments import SOUND_FONTS, Note, midi_file, render_midi, require_fonts
 from leaf_edge.data.words import KEYWORDS
@@ -146,7 +146,7 @@ def _to_flac(job) -> tuple[str, float] | None:
     source_path, out_path = job
     try:
         audio = read_audio(source_path, RATE)
-    except AudioError:
+    except AudioInputError:
         return None
     if len(audio) < RATE // 10 or np.abs(audio).max() < 1e-4:
         return None

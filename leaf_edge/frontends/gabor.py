@@ -18,6 +18,13 @@ import tensorflow as tf
 SIGMA_RATIO = math.sqrt(2.0 * math.log(2.0))
 
 
+def gabor_frequencies(params, sample_rate: int):
+    """Centre frequency and bandwidth (full width at half maximum) in Hz of ``[mu, sigma]`` rows."""
+    centre = params[:, 0] * sample_rate / (2 * math.pi)
+    fwhm = 2 * SIGMA_RATIO / params[:, 1] * sample_rate / (2 * math.pi)
+    return centre, fwhm
+
+
 def sigma_bounds(window_size: int) -> tuple[float, float]:
     """The reference's limits on sigma: full width at half maximum between 4 and W samples."""
     return 4.0 * SIGMA_RATIO / math.pi, window_size * SIGMA_RATIO / math.pi
