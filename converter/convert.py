@@ -11,12 +11,14 @@ import numpy as np
 from converter.export import CALIBRATED_MODES, ConversionError, convert_model, convert_saved, saved_model
 from converter.fold import inference_model
 from converter.metadata import attach, leaf_edge_entry
+from converter.shared_weights import without_shared_weights
 from converter.streaming import convert_streaming
 from converter.verify import conversion_warnings, scores, verify, verify_streaming
 from device.atomic import atomic_path
 from device.audio import AUDIO_SUFFIXES, AudioInputError, fit_length, read_audio
 from device.contract import STREAM_FILE, AudioSpec, detection_defaults, task_of
 from device.metadata import read_leaf_edge_metadata
+from device.streaming import StreamRunner, open_stream
 from leaf_edge.frontends.leaf import Leaf
 from leaf_edge.model import load_trained, model_classifier, model_frontend, model_labels
 from leaf_edge.run_files import CALIBRATION_CLIPS, CALIBRATION_DRAWS, CONVERSION_FILE, read_conversion_inputs
@@ -147,7 +149,7 @@ def convert_run(
     report["warnings"] = conversion_warnings(report)
     if is_leaf:
         report["gabor"] = gabor or model_frontend(model).gabor_mode
-    extra = {}
+    extra, stream = {}, None
     task = task or task_of(model_labels(model))
     detection = detection_defaults(task, spec.clip_seconds)
     if is_leaf and streaming:
@@ -159,7 +161,10 @@ def convert_run(
             **info,
             **verify_streaming(stream, waves, labels, tflite, info["delay_samples"]),
         }
-        extra[STREAM_FILE] = stream
+        extra[STREAM_FILE], shared = without_shared_weights(tflite, stream)
+        report["streaming"].update(shared_buffers=shared, stored_bytes=len(extra[STREAM_FILE]))
+        log(f"the streaming model shares {len(shared)} weight buffers with the window model: stored in "
+            f"{len(extra[STREAM_FILE]) / 1e6:.2f} MB instead of {len(stream) / 1e6:.2f} MB")  # fmt: skip
     log("embedding metadata")
     frontend, classifier = config["frontend"], model_classifier(model)
     entry = leaf_edge_entry(
@@ -167,7 +172,8 @@ def convert_run(
     )
     described = _description(describe, frontend, classifier, spec, entry["labels"], mode)
     final = attach(tflite, entry, **described, extra_files=extra)
-    _check_final(final, tflite, waves[:4] if len(waves) else np.zeros((1, spec.clip_samples), np.float32))
+    _check_final(final, tflite, waves[:4] if len(waves) else np.zeros((1, spec.clip_samples), np.float32),
+                 stream)  # fmt: skip
     report["size_bytes"] = len(final)
     with atomic_path(output) as tmp:
         tmp.write_bytes(final)
@@ -194,8 +200,18 @@ def _description(
     return {**derived, **given}
 
 
-def _check_final(final: bytes, bare: bytes, waves: np.ndarray) -> None:
-    """The file about to be written reads back as a leaf-edge model and scores like the bare one."""
+def _check_final(final: bytes, bare: bytes, waves: np.ndarray, stream: bytes | None) -> None:
+    """The file about to be written reads back as a leaf-edge model and scores like the bare
+    models: the window model as converted, the streaming model rebuilt from the file like the one
+    converted."""
     read_leaf_edge_metadata(final, "the converted model")
     if not np.array_equal(scores(final, waves), scores(bare, waves)):
         raise RuntimeError("embedding metadata changed the model's scores; nothing was written")
+    if stream is None:
+        return
+    inside = open_stream(final, read_leaf_edge_metadata(final).leaf_edge["streaming"])
+    alone = StreamRunner(stream)
+    hops = np.concatenate(waves)[: 8 * alone.hop_samples]
+    for hop in hops[: len(hops) // alone.hop_samples * alone.hop_samples].reshape(-1, alone.hop_samples):
+        if not np.array_equal(inside.step(hop), alone.step(hop)):
+            raise RuntimeError("storing the streaming model changed its scores; nothing was written")

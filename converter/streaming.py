@@ -162,6 +162,7 @@ def convert_streaming(
             tflite = convert_saved(folder, mode)
     info = {
         "file": STREAM_FILE,
+        "encoding": "gzip",
         "hop_samples": hop,
         "delay_samples": stream.delay * stream.stride,
         "gabor": stream.folded.gabor_mode,

@@ -21,9 +21,9 @@ import numpy as np
 
 from device.classifier import Classifier
 from device.detect import DetectionSettings
-from device.metadata import archive_file, read_leaf_edge_metadata
+from device.metadata import read_leaf_edge_metadata
 from device.runtime import ModelRunner
-from device.streaming import StreamRunner
+from device.streaming import open_stream
 
 REPEATS = 30
 MEMORY_AUDIO_SECONDS = 10.0
@@ -88,14 +88,12 @@ def bench_model(path: Path, threads: int = 4) -> dict:
     result["window"]["rtf_1_thread"] = significant(result["window"]["ms_1_thread"] / 1000 / hop_seconds)
     streaming = entry.get("streaming")
     if streaming:
-        stream_bytes = archive_file(data, streaming["file"])
         info = {"hop_seconds": streaming["hop_samples"] / entry["audio"]["sample_rate"]}
         for n in sorted({1, threads}):
-            runner = StreamRunner(stream_bytes, n)
+            runner = open_stream(data, streaming, n)
             hop = np.zeros(runner.hop_samples, np.float32)
             info[f"ms_{n}_thread"] = round(median_ms(lambda r=runner, h=hop: r.step(h)), 3)
         info["rtf_1_thread"] = significant(info["ms_1_thread"] / 1000 / info["hop_seconds"])
-        info["size_mb"] = round(len(stream_bytes) / 1e6, 2)
         result["stream"] = info
     result["rtf_1_thread"] = (result["stream"] or result["window"])["rtf_1_thread"]
     result["peak_memory_mb"] = peak_memory_mb(path)

@@ -15,10 +15,10 @@ import soxr
 
 from device.audio import fit_length, resampled, to_mono_float
 from device.detect import DetectionSettings, Detector, Event
-from device.metadata import ModelFileError, archive_file, read_leaf_edge_metadata
+from device.metadata import ModelFileError, read_leaf_edge_metadata
 from device.models import DEFAULT_MODEL
 from device.runtime import ModelRunner
-from device.streaming import StreamRunner
+from device.streaming import open_stream
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class Classifier:
         try:
             self._runner = ModelRunner(data, num_threads)
             if self.stream_info:
-                self._stream_runner = StreamRunner(archive_file(data, self.stream_info["file"]), num_threads)
+                self._stream_runner = open_stream(data, self.stream_info, num_threads)
         except (ValueError, RuntimeError, TypeError) as error:
             first = (str(error).strip().splitlines() or ["unknown error"])[0]
             raise ModelFileError(f"{path}: LiteRT cannot load it ({first})") from None

@@ -21,7 +21,8 @@ METADATA_BUFFER_NAME = "TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"
 LABELS_FILE = "labels.txt"  # one label per output score
 LEAF_EDGE_FILE = "leaf_edge.json"  # the leaf-edge entry
-STREAM_FILE = "stream.tflite"  # the streaming model, when the converter made one
+STREAM_FILE = "stream.tflite.gz"  # the streaming model, its shared weights left out (device.streaming)
+STREAM_ALIGNMENT = 16  # bytes: where each shared weight buffer starts in the rebuilt streaming model
 LEAF_EDGE_FORMAT = 1
 
 # Tensors and scopes. The window model: waveform in, scores out; the streaming model's one

@@ -1,16 +1,25 @@
 """Run a streaming model: one hop of audio in, scores out, its state kept between calls.
 
-The converter stores the streaming model inside the window model's file (``stream.tflite`` in
-the appended archive, described by the leaf-edge entry's ``streaming`` field). Its signature
+The converter stores the streaming model inside the window model's file, in the appended
+archive, described by the leaf-edge entry's ``streaming`` field. Both graphs hold the same
+classifier, so the stored streaming flatbuffer leaves out every weight buffer the window model
+has (nearly all of them): its buffers point past its own end instead, and :func:`stream_model`
+appends the window model's buffers there (TFLite reads a buffer by offset when it has no data).
+The rest is stored gzipped (a member MediaPipe's reader ignores but would refuse compressed).
+Files written before this carry the whole streaming model as ``stream.tflite``. Its signature
 takes ``hop`` plus state tensors and returns ``scores`` plus the same state names; every state
 starts at zero (see :mod:`converter.streaming`).
 """
 
 from __future__ import annotations
 
-import numpy as np
+import gzip
 
-from device.contract import HOP_INPUT, SCORES_OUTPUT
+import numpy as np
+from ai_edge_litert import schema_py_generated as tflite_schema
+
+from device.contract import HOP_INPUT, SCORES_OUTPUT, STREAM_ALIGNMENT
+from device.metadata import ModelFileError, archive_file
 from device.runtime import interpreter
 
 
@@ -40,6 +49,43 @@ class StreamRunner:
         outputs = self.runner(**{HOP_INPUT: hop.reshape(1, -1).astype(np.float32, copy=False)}, **self.state)
         self.state = {name: outputs[name] for name in self.state_shapes}
         return outputs[SCORES_OUTPUT][0]
+
+
+def shared_offsets(model_bytes: int, sizes: list[int]) -> list[int]:
+    """Where shared buffers of these sizes start, appended in order to a streaming flatbuffer of
+    ``model_bytes`` bytes, each on a :data:`STREAM_ALIGNMENT` boundary (the converter writes
+    these offsets into the flatbuffer; :func:`stream_model` puts the bytes there)."""
+    offsets, at = [], -(-model_bytes // STREAM_ALIGNMENT) * STREAM_ALIGNMENT
+    for size in sizes:
+        offsets.append(at)
+        at += -(-size // STREAM_ALIGNMENT) * STREAM_ALIGNMENT
+    return offsets
+
+
+def stream_model(data: bytes, streaming: dict) -> bytes:
+    """The whole streaming flatbuffer of a file whose leaf-edge entry has this ``streaming`` field."""
+    stored = archive_file(data, streaming.get("file", ""))
+    if stored is None:
+        raise ModelFileError(
+            f"the model's streaming model ({streaming.get('file')}) is missing from its archive"
+        )
+    model = gzip.decompress(stored) if streaming.get("encoding") == "gzip" else stored
+    shared = streaming.get("shared_buffers", [])
+    if not shared:
+        return model
+    buffers = tflite_schema.Model.GetRootAs(data, 0)
+    chunks = [buffers.Buffers(index).DataAsNumpy().tobytes() for index in shared]
+    offsets = shared_offsets(len(model), [len(chunk) for chunk in chunks])
+    whole = bytearray(offsets[-1] + len(chunks[-1]))
+    whole[: len(model)] = model
+    for offset, chunk in zip(offsets, chunks, strict=True):
+        whole[offset : offset + len(chunk)] = chunk
+    return bytes(whole)
+
+
+def open_stream(data: bytes, streaming: dict, threads: int = 1) -> StreamRunner:
+    """A runner of the streaming model a file carries."""
+    return StreamRunner(stream_model(data, streaming), threads)
 
 
 def paused_recording(clips: np.ndarray, hop: int, delay: int) -> tuple[np.ndarray, int]:

@@ -108,14 +108,14 @@ def test_a_hop_that_is_not_whole_strides_is_refused(trained_like_leaf):
 
 def test_converted_stream_matches_the_window_frontend_in_litert(tiny_run, tiny_model, speech):
     """The streaming .tflite inside a converted file (LiteRT, XNNPACK) makes the same frames."""
-    from device.metadata import archive_file, read_metadata
-    from device.streaming import StreamRunner
+    from device.metadata import read_metadata
+    from device.streaming import open_stream
     from leaf_edge.model import model_frontend
     from leaf_edge.runs import load_run
 
     data = tiny_model.read_bytes()
     info = read_metadata(data).leaf_edge["streaming"]
-    runner = StreamRunner(archive_file(data, info["file"]))
+    runner = open_stream(data, info)
     assert runner.hop_samples == info["hop_samples"] == 4000
     frames = []
     for start in range(0, len(speech), runner.hop_samples):

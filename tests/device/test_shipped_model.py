@@ -113,3 +113,38 @@ def test_commands_print_what_they_say_and_no_runtime_log_lines(tmp_path):
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr[-2000:]
         assert "INFO" not in result.stdout + result.stderr and result.stdout.strip()
+
+
+def test_both_streaming_layouts_load_and_stream_alike(tmp_path):
+    """A file whose streaming model shares the window model's weights (stored once) and one that
+    carries the whole streaming model (files written before that) stream the same scores."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from device.audio import file_blocks
+    from device.contract import LABELS_FILE, LEAF_EDGE_FILE
+    from device.metadata import with_files
+    from device.models import DEMO_RECORDING
+    from device.streaming import stream_model
+
+    shipped = MODELS_DIR / "keywords-leaf.tflite"
+    data = shipped.read_bytes()
+    entry = read_leaf_edge_metadata(data).leaf_edge
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        window = data[: min(info.header_offset for info in archive.infolist())]
+        labels = archive.read(LABELS_FILE)
+    legacy_entry = {**entry, "streaming": {**entry["streaming"], "file": "stream.tflite"}}
+    for key in ("encoding", "shared_buffers"):
+        legacy_entry["streaming"].pop(key, None)
+    legacy = tmp_path / "legacy.tflite"
+    files = {LABELS_FILE: labels, LEAF_EDGE_FILE: json.dumps(legacy_entry).encode(),
+             "stream.tflite": stream_model(data, entry["streaming"])}  # fmt: skip
+    legacy.write_bytes(with_files(window, files))
+    windows = {}
+    for path in (shipped, legacy):
+        _, blocks = file_blocks(DEMO_RECORDING)
+        windows[path] = np.array([w.scores for w in Classifier(path).windows(blocks, 16000)])
+    np.testing.assert_array_equal(windows[shipped], windows[legacy])
+    assert len(windows[shipped]) > 50
