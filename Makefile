@@ -25,6 +25,7 @@ test-device: $(DEVICE_STAMP)  ## the device tests in a device-only environment (
 MODEL_DATA ?= data/keywords
 MODEL_RUN ?= runs/keywords-leaf
 MEL_RUN ?= runs/keywords-mel
+NEGATIVES ?= data/negatives
 TASK := Speech Commands' 12-label keyword task (yes, no, up, down, left, right, on, off, stop, go, silence, unknown)
 MODEL_META := --licence Apache-2.0 --author "leaf-edge contributors"
 INSTRUMENT_DATA ?= data/instruments
@@ -32,13 +33,16 @@ INSTRUMENT_RUN ?= runs/instruments-leaf
 INSTRUMENT_MEL_RUN ?= runs/instruments-mel
 INSTRUMENTS := NSynth's 11 instrument families rendered from General MIDI sound fonts
 
-model: $(STAMP)  ## rebuild models/ from nothing (about 4.5 hours on 2 cores; resumes if interrupted)
+model: $(STAMP)  ## rebuild models/ from nothing (about 6 hours on 2 cores; resumes if interrupted)
 	test -f $(MODEL_DATA)/dataset.json || $(BIN)/leaf-edge data keywords $(MODEL_DATA)
-	$(BIN)/leaf-edge train $(MODEL_DATA) --out $(MODEL_RUN)
+	test -f $(NEGATIVES)/manifest.csv || $(BIN)/leaf-edge data negatives $(NEGATIVES)
+	$(BIN)/leaf-edge train $(MODEL_DATA) --negatives $(NEGATIVES) --out $(MODEL_RUN)
 	$(BIN)/leaf-edge train $(MODEL_DATA) --frontend mel --out $(MEL_RUN)
-	$(BIN)/leaf-edge convert $(MODEL_RUN) -o models/keywords-leaf.tflite --quantize int8 --gabor grouped --force \
+	$(BIN)/leaf-edge convert $(MODEL_RUN) -o $(MODEL_RUN)/keywords-leaf.tflite --quantize int8 --gabor grouped --force \
 	  $(MODEL_META) --name keywords-leaf \
 	  --description "$(TASK): LEAF (grouped filterbank) + EfficientNetB0, int8, with a streaming model inside."
+	$(BIN)/leaf-edge calibrate $(MODEL_RUN)/keywords-leaf.tflite $(MODEL_DATA) --negatives $(NEGATIVES) \
+	  -o models/keywords-leaf.tflite --target-fa-per-hour 1 --force
 	$(BIN)/leaf-edge convert $(MODEL_RUN) -o models/keywords-leaf-float.tflite --quantize none --no-streaming --force \
 	  $(MODEL_META) --name keywords-leaf-float --description "$(TASK): LEAF (exact) + EfficientNetB0, float32."
 	$(BIN)/leaf-edge convert $(MEL_RUN) -o models/keywords-mel.tflite --quantize int8 --force \

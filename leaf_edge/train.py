@@ -362,7 +362,8 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     resuming = prepare_run(workdir, config)
     previous = workdir / "metrics.json"
     metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
-    done = len(metrics["history"])
+    # the last epoch logged, not the count: a kill while an epoch was logged can lose its row
+    done = metrics["history"][-1]["epoch"] if metrics["history"] else 0
     if resuming and (run / "model.keras").exists() and done >= config.epochs:
         log(f"{run} is already trained; metrics in {run / 'metrics.json'}")
         if chief and not (run / CONVERSION_FILE).exists():  # a run trained before they were kept

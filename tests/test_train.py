@@ -17,6 +17,7 @@ from leaf_edge.cli import main
 from leaf_edge.frontends import make_frontend
 from leaf_edge.model import load_model, model_frontend, model_labels
 from leaf_edge.runs import load_run
+from leaf_edge.train import TrainConfig, train
 
 CLI = [sys.executable, "-m", "leaf_edge.cli"]
 
@@ -78,6 +79,26 @@ def test_other_options_on_an_existing_run_are_refused(tiny_run, tiny_keywords):
     result = CliRunner().invoke(main, ["train", str(tiny_keywords), "--out", str(tiny_run), "--lr", "0.01"])
     assert result.exit_code == 1
     assert "other options" in result.output and "learning_rate" in result.output
+
+
+def test_a_finished_run_that_lost_a_history_row_is_not_trained_again(tiny_run, tmp_path):
+    """A kill while an epoch was being logged can lose its row of the history (seen on a 30-epoch
+    run: 29 rows, epochs 1-30); the run is still finished when its last epoch is, and rerunning its
+    command must not train again."""
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny_run, run, ignore=shutil.ignore_patterns("logs", "eval-*"))
+    metrics = json.loads((run / "metrics.json").read_text())
+    metrics["history"] = metrics["history"][1:]  # the first epoch's row lost
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    model_before = (run / "model.keras").read_bytes()
+    said = []
+    config = TrainConfig.from_dict(json.loads((run / "config.json").read_text()))
+    train(config, run, verbose=0, log=said.append)
+    assert any("already trained" in line for line in said), said
+    assert not any("extending" in line for line in said)
+    assert (run / "model.keras").read_bytes() == model_before
 
 
 def make_tree(root, labels, per_label, level=0.3):
