@@ -42,7 +42,7 @@ model: $(STAMP)  ## rebuild models/ from nothing (about 6 hours on 2 cores; resu
 	  $(MODEL_META) --name keywords-leaf \
 	  --description "$(TASK): LEAF (grouped filterbank) + EfficientNetB0, int8, with a streaming model inside."
 	$(BIN)/leaf-edge calibrate $(MODEL_RUN)/keywords-leaf.tflite $(MODEL_DATA) --negatives $(NEGATIVES) \
-	  -o models/keywords-leaf.tflite --target-fa-per-hour 1 --force
+	  -o models/keywords-leaf.tflite --target-fa-per-hour 1 --target-speech-fa-per-hour none --force
 	$(BIN)/leaf-edge convert $(MODEL_RUN) -o models/keywords-leaf-float.tflite --quantize none --no-streaming --force \
 	  $(MODEL_META) --name keywords-leaf-float --description "$(TASK): LEAF (exact) + EfficientNetB0, float32."
 	$(BIN)/leaf-edge convert $(MEL_RUN) -o models/keywords-mel.tflite --quantize int8 --force \

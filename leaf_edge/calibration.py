@@ -36,15 +36,19 @@ FIGURES = ("false_reject_rate", "false_reject_rate_per_keyword", "false_accepts_
 
 @dataclasses.dataclass(frozen=True)
 class Targets:
-    """False accepts an hour allowed on negative audio and on non-keyword speech."""
+    """False accepts an hour allowed on negative audio and on non-keyword speech (None: no limit)."""
 
     negative: float
-    speech: float
+    speech: float | None
 
     def budgets(self, seconds: dict[str, float]) -> dict[str, float]:
-        """False accepts allowed per stream kind present, for its hours."""
+        """False accepts allowed per stream kind present and limited, for its hours."""
         rates = {"negative": self.negative, "speech": self.speech}
-        return {kind: rates[kind] * seconds[kind] / 3600 for kind in KINDS if seconds.get(kind)}
+        return {
+            kind: rates[kind] * seconds[kind] / 3600
+            for kind in KINDS
+            if seconds.get(kind) and rates[kind] is not None
+        }
 
 
 def _label_costs(counts: Tally, keywords: list[str], budgets: dict[str, float]) -> np.ndarray:

@@ -414,9 +414,9 @@ def evaluate(
 )
 @click.option(
     "--target-speech-fa-per-hour",
-    default=20.0,
+    default="20",
     show_default=True,
-    help="False accepts allowed an hour of non-keyword speech (DATA's unknown words).",
+    help="False accepts allowed an hour of non-keyword speech (DATA's unknown words); none: no limit.",
 )
 @click.option(
     "--split",
@@ -435,7 +435,7 @@ def calibrate(
     negatives: Path,
     out: Path,
     target_fa_per_hour: float,
-    target_speech_fa_per_hour: float,
+    target_speech_fa_per_hour: str,
     split: str,
     seed: int,
     force: bool,
@@ -454,8 +454,9 @@ def calibrate(
 
     if out.exists() and not force:
         raise click.UsageError(f"{out} exists; add --force to overwrite it")
+    speech = None if target_speech_fa_per_hour == "none" else target_speech_fa_per_hour
     targets = Targets(_non_negative(target_fa_per_hour, "--target-fa-per-hour"),
-                      _non_negative(target_speech_fa_per_hour, "--target-speech-fa-per-hour"))  # fmt: skip
+                      speech and _non_negative(speech, "--target-speech-fa-per-hour"))  # fmt: skip
     report = calibrate_model(model, data_dir, negatives, out, targets, split, seed,
                              log=(lambda *_: None) if as_json else click.echo)  # fmt: skip
     click.echo(json.dumps(report, indent=2) if as_json else format_calibration(report))

@@ -49,6 +49,20 @@ def test_calibration_removes_a_planted_false_alarm_and_keeps_the_keywords():
     assert len(lines) == 12 and all("keywords missed" in line for line in lines)
 
 
+def test_speech_without_a_limit_leaves_its_false_accepts_out_of_the_choice():
+    """``--target-speech-fa-per-hour none``: a keyword heard in unknown-word speech no longer
+    raises its threshold above the keywords said (with a limit of 20 an hour it does)."""
+    said = [Word("no", 2.0, 2.5), Word("no", 6.0, 6.5)]
+    keywords = scored("keywords", 10.0, said, [("no", 2.5, 3.0, 0.8), ("no", 6.5, 7.0, 0.8)])
+    speech = scored("speech", 360.0, [], [("no", 100, 100.5, 0.9)])  # "know": 10 an hour, at 0.9
+    negative = scored("negative", 1800.0, [], [])
+    streams = [keywords, speech, negative]
+    _, limited, _ = calibrate(streams, SCORING, SETTINGS, Targets(1.0, 5.0), lambda *_: None)
+    _, free, met = calibrate(streams, SCORING, SETTINGS, Targets(1.0, None), lambda *_: None)
+    assert limited["false_reject_rate"] == 1.0 and limited["false_accepts"]["speech"] == 0
+    assert met and free["false_reject_rate"] == 0.0 and free["false_accepts"]["speech"] == 1
+
+
 def test_an_unreachable_target_says_so_and_fires_least():
     words = [Word("yes", 2.0, 2.5)]
     keywords = scored("keywords", 10.0, words, [("yes", 2.5, 2.75, 0.9)])  # two windows

@@ -93,15 +93,19 @@ def test_streaming_and_window_models_detect_the_same_keywords():
 def test_no_event_in_the_quiet_after_a_word(offset):
     """The stream once carried PCEN's average on from "stop" into the quiet after it, and the model
     heard "up" there (with the microphone's start 1000 samples later); whatever the hop grid,
-    only the spoken words come out."""
+    only the spoken words come out. At one threshold of 0.6 for every keyword: the file's
+    calibrated thresholds (up to 0.925) miss "down" at offset 2000 and "yes" at 3000 of this
+    voice, a trade measured by the stream figures (model card), not the bug this guards."""
+    from device.detect import DetectionSettings
     from tests.speech import recording
 
     words = ["yes", "stop", "left", "go", "down", "no"]
     audio, _ = recording(words)
     classifier = Classifier(MODELS_DIR / "keywords-leaf.tflite")
     assert classifier.uses_streaming_model()
+    settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, threshold=0.6)
     chunks = [audio[i : i + 1600] for i in range(offset, len(audio), 1600)]
-    assert [e.label for e in classifier.stream(chunks, 16000)] == words
+    assert [e.label for e in classifier.stream(chunks, 16000, settings)] == words
 
 
 def test_commands_print_what_they_say_and_no_runtime_log_lines(tmp_path):
