@@ -6,7 +6,8 @@ import dataclasses
 from pathlib import Path
 
 from device.metadata import read_metadata
-from device.ops import io_tensors, op_summary, read_ops
+from device.ops import io_tensors, op_summary, read_ops, signatures
+from device.streaming import stream_model
 
 
 def describe(path: Path) -> dict:
@@ -14,12 +15,15 @@ def describe(path: Path) -> dict:
     data = Path(path).read_bytes()
     metadata = read_metadata(data, str(path))
     inputs, outputs = io_tensors(data)
+    streaming = (metadata.leaf_edge or {}).get("streaming")
+    stream = stream_model(data, streaming) if streaming else None
     return {
         "path": str(path),
         "size_bytes": len(data),
         "inputs": [dataclasses.asdict(t) for t in inputs],
         "outputs": [dataclasses.asdict(t) for t in outputs],
         "ops": op_summary(read_ops(data)),
+        "signatures": {"window": signatures(data), "streaming": signatures(stream) if stream else []},
         "metadata": dataclasses.asdict(metadata),
         "missing_for_leaf_edge": metadata.missing(),
     }
@@ -57,6 +61,9 @@ def format_description(info: dict) -> str:
         rows += _leaf_edge_rows(entry)
     if meta["files"]:
         rows.append(("files", ", ".join(meta["files"])))
+    for model, found in info["signatures"].items():
+        rows += [(f"{model} signature", f"{s['key']}: {', '.join(s['inputs'])} -> {', '.join(s['outputs'])}")
+                 for s in found]  # fmt: skip
     ops = info["ops"]
     rows.append(("ops", f"{sum(ops.values())}: " + ", ".join(f"{name} x{n}" for name, n in ops.items())))
     if info["missing_for_leaf_edge"]:

@@ -65,6 +65,16 @@ def signature_outputs(model: bytes) -> dict[str, str]:
     return {m.name.decode(): tensors[m.tensorIndex].name.decode() for m in signature.outputs}
 
 
+def signatures(model: bytes) -> list[dict]:
+    """Every signature: its key and its input and output names."""
+    root = schema.ModelT.InitFromPackedBuf(model, 0)
+    return [
+        {"key": d.signatureKey.decode(), "inputs": [m.name.decode() for m in d.inputs],
+         "outputs": [m.name.decode() for m in d.outputs]}
+        for d in root.signatureDefs or []
+    ]  # fmt: skip
+
+
 def tensor_types(model: bytes) -> set[str]:
     root = schema.ModelT.InitFromPackedBuf(model, 0)
     return {_TENSOR_TYPES.get(t.type, "?") for g in root.subgraphs for t in g.tensors}

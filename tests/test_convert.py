@@ -373,9 +373,12 @@ def test_inspect_prints_the_metadata(converted):
         "_unknown_",
         "int8",
         "CONV_2D/INT8",
+        "window signature     serving_default: args_0 -> output_0",
+        "streaming signature  serving_default: audio, frames, hop -> audio, frames, scores",
     ):
         assert text in result.output
     info = json.loads(CliRunner().invoke(main, ["inspect", str(path), "--json"]).output)
+    assert info["signatures"]["streaming"][0]["inputs"] == ["audio", "frames", "hop"]
     assert info["size_bytes"] == report["size_bytes"] == path.stat().st_size
     assert info["ops"] == report["ops"] and info["missing_for_leaf_edge"] == []
     assert info["inputs"][0]["shape"] == [1, 16000] and info["inputs"][0]["dtype"] == "FLOAT32"
