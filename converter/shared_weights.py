@@ -30,14 +30,14 @@ def without_shared_weights(window: bytes, stream: bytes) -> tuple[bytes, list[in
     those buffers in ``window``, in the order the device appends them."""
     held = {}
     for index, buffer in enumerate(tflite_schema.ModelT.InitFromPackedBuf(window, 0).buffers):
-        if _content(buffer):
-            held.setdefault(hashlib.sha256(_content(buffer)).digest(), index)
+        if content := _content(buffer):
+            held.setdefault(hashlib.sha256(content).digest(), index)
     model = tflite_schema.ModelT.InitFromPackedBuf(stream, 0)
     shared = []  # (stream buffer, window buffer, size)
     for buffer in model.buffers:
-        digest = hashlib.sha256(_content(buffer)).digest()
-        if _content(buffer) and digest in held:
-            shared.append((buffer, held[digest], len(_content(buffer))))
+        content = _content(buffer)
+        if content and (index := held.get(hashlib.sha256(content).digest())) is not None:
+            shared.append((buffer, index, len(content)))
     for buffer, _, size in shared:
         buffer.data, buffer.offset, buffer.size = None, PLACEHOLDER, size
     placeholder = _pack(model)

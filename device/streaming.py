@@ -73,13 +73,13 @@ def stream_model(data: bytes, streaming: dict) -> bytes:
     shared = streaming.get("shared_buffers", [])
     if not shared:
         return model
-    buffers = tflite_schema.Model.GetRootAs(data, 0)
-    chunks = [buffers.Buffers(index).DataAsNumpy().tobytes() for index in shared]
-    offsets = shared_offsets(len(model), [len(chunk) for chunk in chunks])
-    whole = bytearray(offsets[-1] + len(chunks[-1]))
+    root = tflite_schema.Model.GetRootAs(data, 0)
+    chunks = [root.Buffers(index).DataAsNumpy() for index in shared]  # views into ``data``
+    offsets = shared_offsets(len(model), [chunk.size for chunk in chunks])
+    whole = bytearray(offsets[-1] + chunks[-1].size)
     whole[: len(model)] = model
     for offset, chunk in zip(offsets, chunks, strict=True):
-        whole[offset : offset + len(chunk)] = chunk
+        whole[offset : offset + chunk.size] = memoryview(chunk)
     return bytes(whole)
 
 

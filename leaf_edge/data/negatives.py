@@ -33,8 +33,9 @@ import soundfile as sf
 import soxr
 from tqdm import tqdm
 
+from device.audio import AUDIO_SUFFIXES, AudioInputError, read_audio
 from leaf_edge.data.engines import Voice, require_engine
-from leaf_edge.data.folders import AUDIO_SUFFIXES, AudioInputError, DataError, read_audio
+from leaf_edge.data.folders import DataError
 from leaf_edge.data.generated import build_atomically
 from leaf_edge.data.instruments import SOUND_FONTS, Note, midi_file, render_midi, require_fonts
 from leaf_edge.data.words import KEYWORDS
