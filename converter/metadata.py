@@ -27,6 +27,8 @@ from device.contract import (
     METADATA_IDENTIFIER,
     SCORES_OUTPUT,
     WAVEFORM_INPUT,
+    audio_spec,
+    entry_problems,
 )
 from device.metadata import with_files
 
@@ -43,16 +45,15 @@ def model_metadata(
     entry: dict, name: str, description: str, version: str, licence: str, author: str
 ) -> bytes:
     """The packed ``ModelMetadata`` flatbuffer for a waveform-in, scores-out classifier."""
+    spec = audio_spec(entry)
     audio = meta_schema.AudioPropertiesT()
-    audio.sampleRate, audio.channels = entry["audio"]["sample_rate"], 1
+    audio.sampleRate, audio.channels = spec.sample_rate, 1
     content = meta_schema.ContentT()
     content.contentPropertiesType = meta_schema.ContentProperties.AudioProperties
     content.contentProperties = audio
     waveform = meta_schema.TensorMetadataT()
     waveform.name = WAVEFORM_INPUT
-    waveform.description = (
-        f"Mono waveform: {entry['audio']['clip_samples']} samples at {audio.sampleRate} Hz, in [-1, 1]."
-    )
+    waveform.description = f"Mono waveform: {spec.clip_samples} samples at {spec.sample_rate} Hz, in [-1, 1]."
     waveform.content = content
     scores = meta_schema.TensorMetadataT()
     scores.name = SCORES_OUTPUT
@@ -109,11 +110,7 @@ def leaf_edge_entry(
 
     spec = model_spec(model)
     frontend = model_frontend(model)
-    frontend_info = {
-        "type": frontend_name,
-        **{k: getattr(spec, k) for k in ("n_filters", "window_ms", "stride_ms")},
-    }
-    frontend_info["init_range_hz"] = [spec.min_freq, spec.max_freq]
+    frontend_info = {"type": frontend_name}
     if frontend_name == "leaf":
         centre, bandwidth = gabor_frequencies(frontend.gabor.constrained_kernel().numpy(), spec.sample_rate)
         frontend_info["compression"] = frontend.compression
@@ -133,12 +130,7 @@ def leaf_edge_entry(
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "labels": labels,
         "background_labels": [label for label in labels if label in BACKGROUND_LABELS],
-        "audio": {
-            "sample_rate": spec.sample_rate,
-            "channels": 1,
-            "clip_seconds": spec.clip_seconds,
-            "clip_samples": spec.clip_samples,
-        },
+        "audio": spec.to_dict(),  # the one place the audio spec is written (and the AudioProperties)
         "frontend": frontend_info,
         "streaming": report.get("streaming"),
         "classifier": model_classifier(model),
@@ -162,6 +154,9 @@ def attach(
 ) -> bytes:
     """The model with its standard metadata, ``labels.txt``, ``leaf_edge.json`` and ``extra_files``
     (the streaming model) inside."""
+    problems = entry_problems(entry)
+    if problems:
+        raise ValueError(f"the leaf-edge entry {'; '.join(problems)}")
     packed = model_metadata(entry, name, description, version, licence, author)
     files = {
         LABELS_FILE: ("\n".join(entry["labels"]) + "\n").encode(),

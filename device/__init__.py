@@ -4,6 +4,7 @@ Nothing in this package imports TensorFlow: a Raspberry Pi has only the runtime.
 """
 
 from device.classifier import Category, Classifier, Window
-from device.detect import DetectionSettings, Event
+from device.contract import DetectionSettings
+from device.detect import Event
 
 __all__ = ["Category", "Classifier", "DetectionSettings", "Event", "Window"]

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from device.classifier import Classifier
-from device.detect import DetectionSettings
+from device.contract import DetectionSettings, audio_spec
 from device.metadata import read_leaf_edge_metadata
 from device.runtime import ModelRunner
 from device.streaming import open_stream
@@ -88,7 +88,7 @@ def bench_model(path: Path, threads: int = 4) -> dict:
     result["window"]["rtf_1_thread"] = significant(result["window"]["ms_1_thread"] / 1000 / hop_seconds)
     streaming = entry.get("streaming")
     if streaming:
-        info = {"hop_seconds": streaming["hop_samples"] / entry["audio"]["sample_rate"]}
+        info = {"hop_seconds": streaming["hop_samples"] / audio_spec(entry).sample_rate}
         for n in sorted({1, threads}):
             runner = open_stream(data, streaming, n)
             hop = np.zeros(runner.hop_samples, np.float32)

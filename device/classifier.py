@@ -14,7 +14,8 @@ import numpy as np
 import soxr
 
 from device.audio import fit_length, resampled, to_mono_float
-from device.detect import DetectionSettings, Detector, Event
+from device.contract import DetectionSettings, audio_spec
+from device.detect import Detector, Event
 from device.metadata import ModelFileError, read_leaf_edge_metadata
 from device.models import DEFAULT_MODEL
 from device.runtime import ModelRunner
@@ -64,11 +65,17 @@ class Classifier:
             first = (str(error).strip().splitlines() or ["unknown error"])[0]
             raise ModelFileError(f"{path}: LiteRT cannot load it ({first})") from None
         self.path = path
+        self.spec = audio_spec(self.metadata.leaf_edge)
+        if self._runner.clip_samples != self.spec.clip_samples:
+            raise ModelFileError(
+                f"{path}: its input takes {self._runner.clip_samples} samples, its metadata says "
+                f"{self.spec.clip_samples}; convert the run again"
+            )
         self.labels: list[str] = self.metadata.labels
-        self.sample_rate: int = int(self.metadata.sample_rate)
-        self.clip_samples: int = self._runner.clip_samples
+        self.sample_rate: int = self.spec.sample_rate
+        self.clip_samples: int = self.spec.clip_samples
         self.settings = DetectionSettings.from_metadata(self.metadata.leaf_edge)
-        self.background = tuple(self.metadata.leaf_edge.get("background_labels", ()))
+        self.background = tuple(self.metadata.leaf_edge["background_labels"])
 
     def scores(self, clips: np.ndarray) -> np.ndarray:
         """Scores ``[N, labels]`` of mono float clips ``[N, clip_samples]`` at the model's rate."""

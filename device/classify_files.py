@@ -12,7 +12,8 @@ import numpy as np
 
 from device.audio import file_blocks
 from device.classifier import Classifier
-from device.detect import DetectionSettings, Detector
+from device.contract import DetectionSettings
+from device.detect import Detector
 
 
 def classify_file(classifier: Classifier, path: Path, settings: DetectionSettings, top_k: int = 3) -> dict:

@@ -106,7 +106,7 @@ def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
     model, files = split_model(paths)
     if not files:
         raise click.ClickException("no audio files given")
-    from device.detect import DetectionSettings
+    from device.contract import DetectionSettings
 
     classifier = Classifier(model, num_threads=threads, streaming=not window_model)
     settings = DetectionSettings.from_metadata(classifier.metadata.leaf_edge, **detection)

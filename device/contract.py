@@ -3,13 +3,15 @@
 One small module, no TensorFlow: the converter writes every name below and the device reads
 them, so a name is changed in one place. It holds the audio spec a model is built for, the
 names of the file's members, signatures, tensors and scopes, the labels that never fire, the
-task kinds with their detection defaults, and the base class of the project's user errors.
+task kinds with their detection settings and defaults, the leaf-edge entry's schema with its
+validation, and the base class of the project's user errors.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 
 class LeafEdgeError(ValueError):
@@ -23,7 +25,9 @@ LABELS_FILE = "labels.txt"  # one label per output score
 LEAF_EDGE_FILE = "leaf_edge.json"  # the leaf-edge entry
 STREAM_FILE = "stream.tflite.gz"  # the streaming model, its shared weights left out (device.streaming)
 STREAM_ALIGNMENT = 16  # bytes: where each shared weight buffer starts in the rebuilt streaming model
-LEAF_EDGE_FORMAT = 1
+# 2: the whole AudioSpec in the entry's "audio". 1 (still read, see upgraded_entry): the sample
+# rate and clip length there, the framing in "frontend".
+LEAF_EDGE_FORMAT = 2
 
 # Tensors and scopes. The window model: waveform in, scores out; the streaming model's one
 # signature: a hop of audio in (and its state), scores out.
@@ -67,6 +71,36 @@ def detection_defaults(task: str, clip_seconds: float) -> dict:
         return {"hop_seconds": clip_seconds / 2, "smoothing_windows": 4, "threshold": 0.5,
                 "min_count": 3, "suppression_seconds": 2 * clip_seconds}  # fmt: skip
     raise LeafEdgeError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """How windows are taken and turned into events; defaults come from the model's metadata."""
+
+    hop_seconds: float = 0.25
+    smoothing_windows: int = 3
+    threshold: float = 0.6
+    min_count: int = 2
+    suppression_seconds: float = 1.0
+    thresholds: dict[str, float] = field(default_factory=dict)  # per label; others use ``threshold``
+
+    def __post_init__(self) -> None:
+        if self.hop_seconds <= 0 or self.smoothing_windows < 1 or self.min_count < 1:
+            raise LeafEdgeError("hop must be positive; smoothing windows and minimum count at least 1")
+        if not 0 <= self.threshold <= 1 or not all(0 <= t <= 1 for t in self.thresholds.values()):
+            raise LeafEdgeError("thresholds are probabilities, between 0 and 1")
+        if self.suppression_seconds < 0:
+            raise LeafEdgeError("suppression time cannot be negative")
+
+    @classmethod
+    def from_metadata(cls, entry: dict, **overrides) -> DetectionSettings:
+        """The model's recommended settings, with ``overrides`` (None values ignored) on top."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in entry.get("detection", {}).items() if k in known}
+        if overrides.get("threshold") is not None and overrides.get("thresholds") is None:
+            values.pop("thresholds", None)  # a threshold asked for holds for every label
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
 
 
 NYQUIST_SHARE = 0.975  # the default top of the filterbank, as a share of half the sample rate
@@ -137,3 +171,95 @@ class AudioSpec:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def audio_spec(entry: dict) -> AudioSpec:
+    """The audio spec a model was built for, from its leaf-edge entry: the one place it is read."""
+    return AudioSpec(**entry["audio"])
+
+
+FORMAT_1_FRAMING = ("n_filters", "window_ms", "stride_ms", "init_range_hz")
+
+
+def upgraded_entry(entry: dict) -> dict:
+    """A format-1 entry in today's layout (its framing moved from "frontend" into "audio")."""
+    if entry.get("format", 1) != 1:
+        return entry
+    audio, frontend = entry.get("audio", {}), entry.get("frontend", {})
+    low, high = frontend.get("init_range_hz", (None, None))
+    spec = {"sample_rate": audio.get("sample_rate"), "clip_seconds": audio.get("clip_seconds"),
+            "n_filters": frontend.get("n_filters"), "window_ms": frontend.get("window_ms"),
+            "stride_ms": frontend.get("stride_ms"), "min_freq": low, "max_freq": high}  # fmt: skip
+    return {
+        **entry,
+        "format": 2,
+        "audio": {k: v for k, v in spec.items() if v is not None},
+        "frontend": {k: v for k, v in frontend.items() if k not in FORMAT_1_FRAMING},
+    }
+
+
+NUMBER = (int, float)
+# The entry's schema: what the runtime reads, with its type; a dict is a part checked key by
+# key, a tuple lists the types allowed. Other keys (data set, accuracy, calibration) are free.
+ENTRY_SCHEMA = {
+    "format": int,
+    "labels": list,
+    "background_labels": list,
+    "audio": {
+        "sample_rate": int,
+        "clip_seconds": NUMBER,
+        "n_filters": int,
+        "window_ms": NUMBER,
+        "stride_ms": NUMBER,
+        "min_freq": NUMBER,
+        "max_freq": NUMBER,
+    },  # fmt: skip
+    "frontend": {"type": str},
+    "quantization": {"mode": str},
+    "detection": dict,
+    "streaming": (dict, type(None)),
+}
+STREAMING_SCHEMA = {"file": str, "hop_samples": int, "delay_samples": int}
+
+
+def _schema_problems(values: dict, schema: dict, where: str) -> list[str]:
+    problems = []
+    for key, kind in schema.items():
+        name = f"{where}{key}"
+        if key not in values:
+            problems.append(f"has no {name}")
+        elif isinstance(kind, dict):
+            if not isinstance(values[key], dict):
+                problems.append(f"{name} is not an object")
+            else:
+                problems += _schema_problems(values[key], kind, f"{name}.")
+        elif not isinstance(values[key], kind) or isinstance(values[key], bool):
+            problems.append(f"{name} is {type(values[key]).__name__}, not {_names(kind)}")
+    return problems
+
+
+def _names(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+
+
+def entry_problems(entry: dict) -> list[str]:
+    """What is wrong with a (format 2) leaf-edge entry, each as a phrase; empty when it is usable."""
+    if not isinstance(entry, dict):
+        return ["is not a JSON object"]
+    problems = _schema_problems(entry, ENTRY_SCHEMA, "")
+    if entry.get("streaming"):
+        problems += _schema_problems(entry["streaming"], STREAMING_SCHEMA, "streaming.")
+    if problems:
+        return problems
+    labels = entry["labels"]
+    if not labels or not all(isinstance(label, str) for label in labels):
+        problems.append("labels is not a list of label names")
+    if not set(entry["background_labels"]) <= set(labels):
+        problems.append("background_labels names labels the model does not have")
+    for part, check in (("audio", audio_spec), ("detection", DetectionSettings.from_metadata)):
+        try:
+            check(entry)
+        except (LeafEdgeError, TypeError) as error:
+            problems.append(f"{part}: {error}")
+    return problems

@@ -9,43 +9,12 @@ threshold, and no label fires within the suppression time of the last event. Bac
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from device.contract import BACKGROUND_LABELS, LeafEdgeError
-
-
-@dataclass(frozen=True)
-class DetectionSettings:
-    """How windows are taken and turned into events; defaults come from the model's metadata."""
-
-    hop_seconds: float = 0.25
-    smoothing_windows: int = 3
-    threshold: float = 0.6
-    min_count: int = 2
-    suppression_seconds: float = 1.0
-    thresholds: dict[str, float] = field(default_factory=dict)  # per label; others use ``threshold``
-
-    def __post_init__(self) -> None:
-        if self.hop_seconds <= 0 or self.smoothing_windows < 1 or self.min_count < 1:
-            raise LeafEdgeError("hop must be positive; smoothing windows and minimum count at least 1")
-        if not 0 <= self.threshold <= 1 or not all(0 <= t <= 1 for t in self.thresholds.values()):
-            raise LeafEdgeError("thresholds are probabilities, between 0 and 1")
-        if self.suppression_seconds < 0:
-            raise LeafEdgeError("suppression time cannot be negative")
-
-    @classmethod
-    def from_metadata(cls, entry: dict, **overrides) -> DetectionSettings:
-        """The model's recommended settings, with ``overrides`` (None values ignored) on top."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in entry.get("detection", {}).items() if k in known}
-        if overrides.get("threshold") is not None and overrides.get("thresholds") is None:
-            values.pop("thresholds", None)  # a threshold asked for holds for every label
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+from device.contract import BACKGROUND_LABELS, DetectionSettings
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from device.contract import LeafEdgeError, audio_spec
 from device.metadata import read_metadata
 from device.ops import io_tensors, op_summary, read_ops, signatures
 from device.streaming import stream_model
@@ -75,12 +76,15 @@ def format_description(info: dict) -> str:
 def _leaf_edge_rows(entry: dict) -> list[tuple[str, str]]:
     """The leaf-edge entry as table rows; tolerant of entries from other versions."""
     rows = []
+    try:
+        spec = audio_spec(entry)
+    except (LeafEdgeError, TypeError, KeyError):
+        spec = None
     front = entry.get("frontend", {})
     if front:
-        text = (
-            f"{front.get('type')}, {front.get('n_filters')} filters, {front.get('window_ms')} ms window, "
-            f"{front.get('stride_ms')} ms stride"
-        )
+        text = f"{front.get('type')}"
+        if spec:
+            text += f", {spec.n_filters} filters, {spec.window_ms:g} ms window, {spec.stride_ms:g} ms stride"
         if "learned_centre_hz" in front:
             low, high = front["learned_centre_hz"]
             text += f", {front.get('compression')}; learned centres {low:,.0f}-{high:,.0f} Hz"
@@ -94,9 +98,8 @@ def _leaf_edge_rows(entry: dict) -> list[tuple[str, str]]:
         if isinstance(floats, list) and floats:
             text += f"; float ops: {', '.join(floats)}"
         rows.append(("quantization", text))
-    audio = entry.get("audio", {})
-    if "clip_samples" in audio:
-        rows.append(("clip", f"{audio['clip_samples']} samples at {audio.get('sample_rate')} Hz"))
+    if spec:
+        rows.append(("clip", f"{spec.clip_samples} samples at {spec.sample_rate} Hz"))
     if "detection" in entry:
         rows.append(
             ("detection", ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in entry["detection"].items()))

@@ -13,7 +13,8 @@ import numpy as np
 
 from device.atomic import atomic_path
 from device.classifier import Classifier
-from device.detect import DetectionSettings, quiet_thresholds
+from device.contract import DetectionSettings
+from device.detect import quiet_thresholds
 from device.metadata import with_leaf_edge_entry
 from device.microphone import Microphone, capture_rate, resolve_device
 

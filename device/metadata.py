@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from ai_edge_litert import schema_py_generated as tflite_schema
 
 from device._vendor import tflite_metadata_schema as meta_schema
-from device.contract import LABELS_FILE, LEAF_EDGE_FILE, LEAF_EDGE_FORMAT, METADATA_BUFFER_NAME, LeafEdgeError
+from device.contract import (
+    LABELS_FILE,
+    LEAF_EDGE_FILE,
+    LEAF_EDGE_FORMAT,
+    METADATA_BUFFER_NAME,
+    LeafEdgeError,
+    audio_spec,
+    entry_problems,
+    upgraded_entry,
+)
 
 
 class ModelFileError(LeafEdgeError):
@@ -111,6 +120,8 @@ def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
             leaf_edge = json.loads(files[LEAF_EDGE_FILE])
         except ValueError:
             raise ModelFileError(f"{source}: {LEAF_EDGE_FILE} inside it is not valid JSON") from None
+    if isinstance(leaf_edge, dict):
+        leaf_edge = upgraded_entry(leaf_edge)
     if packed is None:
         return ModelMetadata(files=sorted(files), leaf_edge=leaf_edge)
     if not meta_schema.ModelMetadata.ModelMetadataBufferHasIdentifier(packed, 0):
@@ -155,8 +166,20 @@ def read_leaf_edge_metadata(data: bytes, source: str = "the model") -> ModelMeta
             f"{source} is not a leaf-edge model: it has no {', no '.join(gaps)} "
             "(convert a trained run with `leaf-edge convert`)"
         )
-    if metadata.leaf_edge.get("format", 0) > LEAF_EDGE_FORMAT:
+    entry = metadata.leaf_edge
+    written = entry.get("format") if isinstance(entry, dict) else None
+    if isinstance(written, int) and written > LEAF_EDGE_FORMAT:
         raise ModelFileError(f"{source} was written by a newer leaf-edge; upgrade leaf-edge to use it")
+    problems = entry_problems(entry)
+    if not problems and entry["labels"] != metadata.labels:
+        problems.append(f"labels differ from {LABELS_FILE}'s")
+    if not problems and audio_spec(entry).sample_rate != metadata.sample_rate:
+        problems.append(
+            f"audio.sample_rate differs from the input's audio properties ({metadata.sample_rate} Hz)"
+        )
+    if problems:
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise ModelFileError(f"{source}: its {LEAF_EDGE_FILE} {problems[0]}{more}; convert the run again")
     return metadata
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from device import Classifier
 from device.atomic import atomic_path
-from device.detect import DetectionSettings
+from device.contract import DetectionSettings
 from device.metadata import with_leaf_edge_entry
 from leaf_edge.data.folders import DataError
 from leaf_edge.data.negatives import negative_files

@@ -269,7 +269,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
     from device.contract import AudioSpec
     from leaf_edge.data.augment import AugmentConfig
     from leaf_edge.data.folders import typical_clip_seconds
-    from leaf_edge.train import TrainConfig
+    from leaf_edge.runs import TrainConfig
     from leaf_edge.train import train as run_training
 
     if gabor != "exact" and frontend == "mel":

@@ -3,13 +3,14 @@
 Keras 3.15's ``fit`` cannot run under MultiWorkerMirroredStrategy: it reduces a per-replica
 batch and then scalar metrics with ``axis=0`` across workers and fails (keras-team/keras#20585).
 Across hosts the same model, optimizer, loss, data pipeline and epoch bookkeeping
-(:class:`leaf_edge.train.EpochLog`) therefore run in this explicit loop; on one host ``fit``
+(:class:`leaf_edge.checkpoints.EpochLog`) therefore run in this explicit loop; on one host ``fit``
 is used, with or without MirroredStrategy.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,6 +19,26 @@ import numpy as np
 import tensorflow as tf
 
 from device.atomic import write_json
+
+
+def strategy_for(distribute: bool) -> tf.distribute.Strategy:
+    """The default strategy, or with ``distribute`` MirroredStrategy (MultiWorker under TF_CONFIG)."""
+    if not distribute:
+        return tf.distribute.get_strategy()
+    if os.environ.get("TF_CONFIG"):
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.MirroredStrategy()
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes the run's files (the chief, or worker 0 without one)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    has_chief = "chief" in resolver.cluster_spec().as_dict()
+    return resolver.task_type == "worker" and resolver.task_id == 0 and not has_chief
 
 
 def is_multi_worker(strategy: tf.distribute.Strategy) -> bool:

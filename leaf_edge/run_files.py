@@ -4,8 +4,8 @@
 run's own augmentation, as training saw them) and the run's validation and test clips with
 their labels, float16, together under :data:`BUDGET_BYTES`: a split that does not fit is
 stored as a seeded sample of it (the same clips every time), and the file says how many clips
-each split had. Training writes it (:func:`leaf_edge.train.train`); the converter reads it and
-nothing else of the data. No TensorFlow here: both sides import this module.
+each split had. Training writes it (:func:`leaf_edge.recipe.keep_conversion_inputs`); the
+converter reads it and nothing else of the data. No TensorFlow here: both sides import this module.
 """
 
 from __future__ import annotations

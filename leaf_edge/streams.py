@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from device import Classifier
-from device.contract import BACKGROUND_LABELS
-from device.detect import DetectionSettings, detect_along
+from device.contract import BACKGROUND_LABELS, DetectionSettings
+from device.detect import detect_along
 from leaf_edge.data.folders import read_audio
 
 STREAM_SECONDS = 600.0  # streams are cut at about ten minutes (a pause is never cut)

@@ -38,7 +38,8 @@ def tiny_run(tiny_keywords, tmp_path_factory) -> Path:
     """A LEAF + EfficientNetB0 (the shipped architecture) run trained for two short epochs on the
     tiny keyword set."""
     from leaf_edge.data.augment import AugmentConfig
-    from leaf_edge.train import TrainConfig, train
+    from leaf_edge.runs import TrainConfig
+    from leaf_edge.train import train
 
     run = tmp_path_factory.mktemp("runs") / "leaf"
     config = TrainConfig(

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from device import Classifier
-from device.detect import DetectionSettings
+from device.contract import DetectionSettings
 from leaf_edge.calibration import Targets, calibrate
 from leaf_edge.cli import main
 from leaf_edge.streams import ScoredStream, Scoring, Word, stream_figures

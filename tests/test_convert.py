@@ -19,8 +19,9 @@ from converter import MODES
 from leaf_edge.cli import main
 from leaf_edge.data.augment import AugmentConfig
 from leaf_edge.data.folders import load_split
+from leaf_edge.recipe import augmentation_sources, recipe_calibrations
 from leaf_edge.run_files import CONVERSION_FILE, read_conversion_inputs
-from leaf_edge.train import TrainConfig, augmentation_sources, recipe_calibrations
+from leaf_edge.runs import TrainConfig
 from tests.processes import interruptible
 
 STREAMED_MODES = ("none", "int8")  # what `make model` ships; the others are converted without
@@ -296,9 +297,11 @@ def test_folded_mel_frontend_equals_the_trained_one(golden):
 
 
 def test_metadata_is_inside_every_file(converted, tiny_run):
+    from device.contract import AudioSpec, audio_spec, entry_problems
     from device.metadata import read_leaf_edge_metadata
 
     labels = json.loads((tiny_run / "metrics.json").read_text())["data"]["labels"]
+    trained_spec = TrainConfig.from_dict(json.loads((tiny_run / "config.json").read_text())).spec
     for mode, (path, report) in converted.items():
         meta = read_leaf_edge_metadata(path.read_bytes())
         assert (meta.sample_rate, meta.channels, meta.labels) == (16000, 1, labels)
@@ -307,7 +310,9 @@ def test_metadata_is_inside_every_file(converted, tiny_run):
         entry = meta.leaf_edge
         assert entry["quantization"]["mode"] == mode and entry["frontend"]["type"] == "leaf"
         assert entry["accuracy"]["accuracy_tflite"] == report["accuracy_tflite"]
-        assert entry["audio"]["clip_samples"] == 16000 and entry["dataset"]["clips"]["train"] > 0
+        assert entry["format"] == 2 and entry_problems(entry) == []
+        assert AudioSpec(**entry["audio"]) == trained_spec
+        assert audio_spec(entry).clip_samples == 16000 and entry["dataset"]["clips"]["train"] > 0
         assert entry["background_labels"] == ["_silence_", "_unknown_"]
         assert entry["task"] == "keywords" and entry["detection"]["hop_seconds"] == 0.25
 

@@ -7,7 +7,8 @@ import pytest
 
 from device.audio import AudioInputError, Resampler, fit_length, to_mono_float
 from device.classifier import Classifier
-from device.detect import DetectionSettings, Detector, Event
+from device.contract import DetectionSettings
+from device.detect import Detector, Event
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,10 @@ import subprocess
 import sys
 import textwrap
 
-TRAINING_MODULES = ("leaf_edge.train", "leaf_edge.runs", "leaf_edge.data", "leaf_edge.evaluate")
+TRAINING_MODULES = (
+    "leaf_edge.train", "leaf_edge.runs", "leaf_edge.datasets", "leaf_edge.recipe", "leaf_edge.final_model",
+    "leaf_edge.data", "leaf_edge.evaluate",
+)  # fmt: skip
 
 
 def test_the_converter_imports_no_training_data_or_evaluation_module():

@@ -106,7 +106,8 @@ def test_mining_fills_the_pool_with_the_windows_the_model_fires_on(tmp_path):
 def test_a_mined_pool_reaches_the_batches_being_trained_on():
     from leaf_edge.data.augment import AugmentConfig
     from leaf_edge.data.folders import LoadedSplit
-    from leaf_edge.train import TrainConfig, training_dataset
+    from leaf_edge.datasets import training_dataset
+    from leaf_edge.runs import TrainConfig
 
     split = LoadedSplit(np.zeros((64, RATE), np.float32), np.zeros(64, np.int32), [], [None] * 64)
     config = TrainConfig(data="unused", batch_size=32, augment=AugmentConfig.off())

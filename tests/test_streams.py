@@ -10,7 +10,8 @@ import soundfile as sf
 from click.testing import CliRunner
 
 from device import Classifier
-from device.detect import DetectionSettings, Detector
+from device.contract import DetectionSettings
+from device.detect import Detector
 from leaf_edge.cli import main
 from leaf_edge.data.words import KEYWORDS
 from leaf_edge.streams import (

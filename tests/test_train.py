@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from leaf_edge.cli import main
 from leaf_edge.frontends import make_frontend
 from leaf_edge.model import load_model, model_frontend, model_labels
-from leaf_edge.runs import load_run
-from leaf_edge.train import TrainConfig, train
+from leaf_edge.runs import TrainConfig, load_run
+from leaf_edge.train import train
 
 CLI = [sys.executable, "-m", "leaf_edge.cli"]
 

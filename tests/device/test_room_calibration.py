@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from device import Classifier
-from device.detect import DetectionSettings, Detector, quiet_thresholds
+from device.contract import DetectionSettings
+from device.detect import Detector, quiet_thresholds
 from device.metadata import read_leaf_edge_metadata, with_leaf_edge_entry
 from tests.device.test_listen import listen, started
 from tests.speech import write_wav

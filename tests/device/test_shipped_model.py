@@ -96,7 +96,7 @@ def test_no_event_in_the_quiet_after_a_word(offset):
     only the spoken words come out. At one threshold of 0.6 for every keyword: the file's
     calibrated thresholds (up to 0.925) miss "down" at offset 2000 and "yes" at 3000 of this
     voice, a trade measured by the stream figures (model card), not the bug this guards."""
-    from device.detect import DetectionSettings
+    from device.contract import DetectionSettings
     from tests.speech import recording
 
     words = ["yes", "stop", "left", "go", "down", "no"]
