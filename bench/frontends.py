@@ -41,8 +41,7 @@ def filterbank_macs(folded, spec: AudioSpec) -> float:
     if isinstance(folded, FoldedMel):
         frames = spec.sample_rate / spec.stride
         return frames * (folded.kernel.shape[0] * folded.kernel.shape[2] + folded.mel_matrix.size)
-    bands = folded.bands or (grouped.exact_band(spec.n_filters, spec.window_size),)
-    return grouped.multiply_adds(bands, spec.sample_rate)
+    return grouped.multiply_adds(folded.frozen.evaluated_bands(), spec.sample_rate)
 
 
 def main() -> None:
@@ -76,7 +75,7 @@ def main() -> None:
                 "window_seconds": spec.clip_seconds,
                 "machine": platform.machine(),
                 "frontends": results,
-                "grouped_bands": [b.to_dict() for b in frontends["leaf_grouped"].bands],
+                "grouped_bands": [b.to_dict() for b in frontends["leaf_grouped"].frozen.bands],
                 "ratios": {
                     "leaf_exact_over_mel": round(ms["leaf_exact"] / ms["mel"], 2),
                     "leaf_grouped_over_mel": round(ms["leaf_grouped"] / ms["mel"], 2),

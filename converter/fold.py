@@ -23,8 +23,9 @@ import numpy as np
 import tensorflow as tf
 
 from device.contract import FOLDED_LEAF_SCOPE, FOLDED_MEL_SCOPE, SCORES_OUTPUT
-from leaf_edge.frontends import compression, gabor, grouped, pooling
-from leaf_edge.frontends.leaf import FLOOR, Leaf
+from leaf_edge.frontends import compression
+from leaf_edge.frontends.leaf import Leaf
+from leaf_edge.frontends.leaf_functions import compressed, window_pooled
 from leaf_edge.frontends.mel import MelFilterbanks
 from leaf_edge.model import model_frontend
 
@@ -32,55 +33,23 @@ from leaf_edge.model import model_frontend
 class FoldedLeaf(keras.layers.Layer):
     """LEAF with every parameter frozen into constants: ``[B, T]`` -> ``[B, frames, n]``.
 
-    ``gabor`` chooses how the filterbank is evaluated: ``exact`` or ``grouped`` (see
-    :mod:`leaf_edge.frontends.grouped`); by default as the model was trained. A model trained
-    exact and folded grouped is planned from its learned widths.
+    The same functions as the trained layer (:mod:`leaf_edge.frontends.leaf_functions`), on its
+    weights as arrays. ``gabor`` chooses how the filterbank is evaluated: ``exact`` or ``grouped``
+    (see :mod:`leaf_edge.frontends.grouped`); by default as the model was trained.
     """
 
     def __init__(self, leaf: Leaf, gabor: str | None = None, **kw):
         super().__init__(name=FOLDED_LEAF_SCOPE, **kw)
-        spec = leaf.spec
-        self.gabor_mode = gabor or leaf.gabor_mode
-        self.params = leaf.gabor.constrained_kernel().numpy()
-        self.windows = pooling.gaussian_windows(leaf.pooling.kernel, spec.window_size).numpy()
-        self.bands = None
-        if self.gabor_mode == "grouped":
-            self.bands = leaf.bands if leaf.bands is not None else leaf.band_plan()
-        self.window_size, self.stride = spec.window_size, spec.stride
-        whole = grouped.exact_band(len(self.params), self.window_size)
-        self.kernel = np.asarray(grouped.band_kernel(self.params, whole))  # [W, 1, 2n]: real, then imaginary
-        self.pcen = None
-        if leaf.pcen is not None:
-            names = ("alpha", "delta", "root", "smooth")
-            self.pcen = {name: getattr(leaf.pcen, name).numpy() for name in names}
-            self.pcen_eps = leaf.pcen.eps
-
-    def band_weights(self, pad_left: int, bands=None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Bands' kernels and pooling taps as arrays (constants in a converted model); by default
-        the grouped plan's bands."""
-        with tf.init_scope():  # computed here, also when called while tracing
-            weights = grouped.band_weights(self.params, self.windows, bands or self.bands, pad_left)
-            return [(np.asarray(kernel), np.asarray(taps)) for kernel, taps in weights]
+        self.frozen = leaf.weights_now(gabor, frozen=True)
+        self.gabor_mode = "exact" if self.frozen.bands is None else "grouped"
 
     def pooled(self, waveform):
         """Pooled, floored energies ``[B, frames, n]``."""
-        if self.bands is not None:
-            pad_left = grouped.same_pad_left(waveform.shape[1], self.window_size, self.stride)
-            weights = self.band_weights(pad_left)
-            pooled = grouped.grouped_pooled(waveform, weights, self.bands, self.stride, pad_left)
-        else:
-            conv = gabor.conv_same(waveform, self.kernel)
-            n = self.windows.shape[1]
-            energies = tf.square(conv[:, :, :n]) + tf.square(conv[:, :, n:])
-            pooled = pooling.window_pool(energies, self.windows, self.stride)
-        return tf.maximum(pooled, FLOOR)
+        return window_pooled(waveform, self.frozen)
 
     def compress(self, pooled):
         """sPCEN (or log) of pooled energies ``[B, frames, n]``, restarted at the first frame."""
-        if self.pcen is None:
-            return compression.log_compression(pooled)
-        constants = {name: tf.constant(value) for name, value in self.pcen.items()}
-        return compression.pcen(pooled, **constants, eps=self.pcen_eps)
+        return compressed(pooled, self.frozen)
 
     def call(self, waveform):
         return self.compress(self.pooled(waveform))

@@ -25,7 +25,6 @@ full-rate band.
 from __future__ import annotations
 
 import contextlib
-import math
 import tempfile
 from collections.abc import Iterator
 
@@ -37,50 +36,33 @@ from converter.export import CALIBRATED_MODES, convert_saved
 from converter.fold import FoldedLeaf, classifier_layers
 from device.contract import HOP_INPUT, SCORES_OUTPUT, STREAM_FILE, STREAM_STATES
 from device.streaming import StreamRunner, paused_recording
-from leaf_edge.frontends import grouped
-from leaf_edge.frontends.leaf import FLOOR, Leaf
+from leaf_edge.frontends.leaf import Leaf
+from leaf_edge.frontends.leaf_functions import FLOOR, HopGeometry, hop_pooled
 from leaf_edge.model import model_frontend
 
 
 class LeafStream:
-    """The folded LEAF frontend as a function of one hop and its history."""
+    """The folded LEAF frontend as a function of one hop and its history
+    (:func:`leaf_edge.frontends.leaf_functions.hop_pooled`)."""
 
     def __init__(self, folded: FoldedLeaf, hop: int):
-        size, stride = folded.window_size, folded.stride
-        if hop % stride or hop <= 0:
-            raise ValueError(f"the streaming hop must be a positive multiple of {stride} samples, not {hop}")
-        self.folded, self.hop, self.stride = folded, hop, stride
-        self.frames_per_hop = hop // stride
-        self.pad_left = grouped.same_pad_left(stride, size, stride)  # the window model's, for whole strides
-        self.delay = math.ceil((size + size // 2 - stride - self.pad_left) / stride)
-        self.history = self.delay * stride + self.pad_left + size // 2
-        n = folded.windows.shape[1]
-        self.bands = folded.bands or (grouped.exact_band(n, size),)
-        self.weights = folded.band_weights(self.pad_left, self.bands)
-
-    def pooled(self, buffer: tf.Tensor) -> tf.Tensor:
-        """``[1, history + hop]`` audio -> the hop's ``[1, k, n]`` pooled, floored energies."""
-        first_frame = self.folded.window_size // 2  # where the first new frame's pooling window starts
-        pooled = []
-        for band, (kernel, taps) in zip(self.bands, self.weights, strict=True):
-            d, r = band.decimation, band.half_width
-            centre = first_frame + self.pad_left % d
-            count = (self.frames_per_hop - 1) * (self.stride // d) + taps.shape[0]
-            context = buffer[:, centre - r : centre + (count - 1) * d + r + 1]
-            energies = grouped.band_energies(context, kernel, d, 2 * r + 1)
-            pooled.append(grouped.band_pool(energies, taps, self.stride, d))
-        return tf.maximum(grouped.concat_channels(pooled), FLOOR)
+        self.folded, self.weights = folded, folded.frozen
+        self.geometry = HopGeometry.of(self.weights.spec, hop)
+        self.hop, self.stride = hop, self.weights.spec.stride
+        self.frames_per_hop = hop // self.stride
+        self.delay, self.history = self.geometry.delay, self.geometry.history
+        self.bands = self.weights.evaluated_bands()
 
     def step(self, hop: tf.Tensor, audio: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         """The hop's new pooled frames ``[1, k, n]`` and the new audio history."""
         buffer = tf.concat([audio, hop], axis=1)
-        return self.pooled(buffer), buffer[:, -self.history :]
+        return hop_pooled(buffer, self.weights, self.geometry), buffer[:, -self.history :]
 
 
 def state_shapes(stream: LeafStream, frames: int) -> dict[str, tuple[int, ...]]:
     """Each state input's shape."""
     audio, past_frames = STREAM_STATES
-    return {audio: (1, stream.history), past_frames: (1, frames, stream.folded.windows.shape[1])}
+    return {audio: (1, stream.history), past_frames: (1, frames, stream.weights.n_filters)}
 
 
 def streaming_function(model: keras.Model, hop: int, gabor: str | None = None):

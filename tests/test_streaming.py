@@ -70,9 +70,10 @@ def test_grouped_filterbank_approximates_the_exact_one(trained_like_leaf, speech
     log_fast = np.log(fast.pooled(clips).numpy())[:, 3:-3]
     error = np.abs(log_fast - log_exact)
     assert np.median(error) < 1e-3 and np.quantile(error, 0.99) < 0.1
-    assert len(fast.bands) > 2 and all(b.decimation > 1 for b in fast.bands)
+    bands = fast.frozen.bands
+    assert len(bands) > 2 and all(b.decimation > 1 for b in bands)
     exact_macs = grouped.multiply_adds((grouped.exact_band(40, 401),), 16000)
-    grouped_macs = grouped.multiply_adds(fast.bands, 16000)
+    grouped_macs = grouped.multiply_adds(bands, 16000)
     assert grouped_macs < exact_macs / 10
 
 
@@ -81,7 +82,7 @@ def test_one_full_rate_band_is_the_exact_frontend(trained_like_leaf, speech):
     clip = tf.constant(speech[np.newaxis, 16000:32000])
     band = (grouped.exact_band(40, 401),)
     pad_left = grouped.same_pad_left(16000, 401, 160)
-    weights = grouped.band_weights(exact.params, exact.windows, band, pad_left)
+    weights = grouped.band_weights(exact.frozen.params, exact.frozen.windows(), band, pad_left)
     one_band = grouped.grouped_pooled(clip, weights, band, 160, pad_left)
     reference = exact.pooled(clip).numpy()
     np.testing.assert_allclose(np.maximum(one_band.numpy(), 1e-5), reference, rtol=1e-4, atol=1e-9)
@@ -106,27 +107,57 @@ def test_a_hop_that_is_not_whole_strides_is_refused(trained_like_leaf):
         LeafStream(FoldedLeaf(trained_like_leaf), 1000)
 
 
-def test_converted_stream_matches_the_window_frontend_in_litert(tiny_run, tiny_model, speech):
-    """The streaming .tflite inside a converted file (LiteRT, XNNPACK) makes the same frames."""
-    from device.metadata import read_metadata
-    from device.streaming import open_stream
+@pytest.fixture(scope="module")
+def grouped_model(tiny_run, tmp_path_factory):
+    """The tiny run converted float with the grouped filterbank (tiny_model: as trained, exact)."""
+    from converter.convert import convert_run
+
+    path = tmp_path_factory.mktemp("models") / "tiny-grouped.tflite"
+    convert_run(tiny_run, path, "none", gabor="grouped", log=lambda *_: None)
+    return path
+
+
+@pytest.mark.parametrize("gabor", ["exact", "grouped"])
+def test_one_leaf_keras_window_and_streaming_tflite_agree(tiny_run, tiny_model, grouped_model, speech, gabor):
+    """The same clip through the three modes of one LEAF: the Keras model (its frontend in
+    ``gabor`` mode), the window .tflite and the streaming .tflite (LiteRT, XNNPACK), the stream
+    fed the clip after a pause and run on until its window is the clip. Their scores agree to
+    float rounding, and so do their frames, but for the two at each end: there the window model
+    pools energies zero-padded outside the clip ('SAME', as the reference), the stream the
+    energies its filters really give as they run into the pause."""
+    import keras
+
+    from device.metadata import read_leaf_edge_metadata
+    from device.runtime import ModelRunner
+    from device.streaming import StreamRunner, open_stream, paused_recording
     from leaf_edge.model import model_frontend
     from leaf_edge.runs import load_run
 
-    data = tiny_model.read_bytes()
-    info = read_metadata(data).leaf_edge["streaming"]
-    runner = open_stream(data, info)
-    assert runner.hop_samples == info["hop_samples"] == 4000
-    frames = []
-    for start in range(0, len(speech), runner.hop_samples):
-        runner.step(speech[start : start + runner.hop_samples])
-        frames.append(runner.state["frames"][0, -runner.hop_samples // 160 :])
-    streamed = np.concatenate(frames)
+    data = (tiny_model if gabor == "exact" else grouped_model).read_bytes()
+    info = read_leaf_edge_metadata(data).leaf_edge["streaming"]
+    assert info["gabor"] == gabor
     model, _ = load_run(tiny_run)
-    folded = FoldedLeaf(model_frontend(model))
-    lead_in = np.zeros(info["delay_samples"], np.float32)
-    whole = folded.pooled(tf.constant(np.concatenate([lead_in, speech])[np.newaxis])).numpy()[0]
-    np.testing.assert_allclose(streamed, whole[: len(streamed)], rtol=1e-4, atol=1e-4 * np.abs(whole).max())
-    # the classifier gets the last 100 frames, compressed from their first frame as in training
-    last = whole[len(streamed) - 100 : len(streamed)]
-    np.testing.assert_allclose(runner.state["frames"][0], last, rtol=1e-4, atol=1e-4 * np.abs(whole).max())
+    trained = model_frontend(model)
+    frontend = Leaf.from_config({**trained.get_config(), "gabor": gabor})
+    frontend.build((None, 16000))
+    frontend.set_weights(trained.get_weights())
+    clip = speech[np.newaxis, 16000:32000]
+    keras_frames = frontend.energies(tf.constant(clip)).numpy()[0]
+    x = frontend(clip)
+    for layer in model.layers[2:]:  # the classifier, as the model runs it in inference
+        x = layer(x, training=False)
+    keras_scores = keras.ops.softmax(x).numpy()[0]
+
+    window_scores = ModelRunner(data).scores(clip)[0]
+    stream: StreamRunner = open_stream(data, info)
+    audio, _ = paused_recording(clip, stream.hop_samples, info["delay_samples"])
+    for hop in audio.reshape(-1, stream.hop_samples):
+        stream_scores = stream.step(hop)
+    stream_frames = stream.state["frames"][0]
+
+    scale = np.abs(keras_frames).max()
+    inside = slice(2, -2)  # frames whose pooling window lies within the clip
+    np.testing.assert_allclose(stream_frames[inside], keras_frames[inside], rtol=1e-4, atol=1e-4 * scale)
+    for scores in (window_scores, stream_scores):
+        np.testing.assert_allclose(scores, keras_scores, atol=1e-3)
+    assert window_scores.argmax() == stream_scores.argmax() == keras_scores.argmax()

@@ -76,25 +76,14 @@ def gabor_impulse_responses(params: tf.Tensor, window_size: int) -> tuple[tf.Ten
     return envelope * tf.cos(phase), envelope * tf.sin(phase)
 
 
-def interleaved_kernel(params: tf.Tensor, window_size: int) -> tf.Tensor:
-    """Conv1D kernel ``[W, 1, 2n]``: channel 2k = Re h_k, 2k+1 = Im h_k (reference layout)."""
-    real, imag = gabor_impulse_responses(params, window_size)
-    n_filters = real.shape[0]
-    stacked = tf.reshape(tf.stack([real, imag], axis=1), [2 * n_filters, window_size])
-    return tf.transpose(stacked)[:, tf.newaxis, :]
-
-
 def conv_same(waveform: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
     """Stride-1 'SAME' cross-correlation of ``[B, T]`` audio with a ``[W, 1, C]`` kernel."""
     return tf.nn.conv1d(waveform[:, :, tf.newaxis], kernel, stride=1, padding="SAME")
 
 
-def gabor_conv(waveform: tf.Tensor, params: tf.Tensor, window_size: int) -> tf.Tensor:
-    """Stride-1 'SAME' cross-correlation of ``[B, T]`` audio: ``[B, T, 2n]`` interleaved re/im."""
-    return conv_same(waveform, interleaved_kernel(params, window_size))
-
-
-def squared_modulus(interleaved: tf.Tensor) -> tf.Tensor:
-    """``[B, T, 2n]`` interleaved re/im -> ``[B, T, n]`` energies Re^2 + Im^2 (static T)."""
-    pairs = tf.reshape(interleaved, [-1, interleaved.shape[1], interleaved.shape[2] // 2, 2])
-    return tf.reduce_sum(tf.square(pairs), axis=-1)
+def filterbank_energies(waveform: tf.Tensor, kernel) -> tf.Tensor:
+    """``|x * h|^2`` at full rate: ``[B, T]`` audio and a ``[W, 1, 2n]`` kernel (real parts, then
+    imaginary parts) -> ``[B, T, n]`` energies."""
+    conv = conv_same(waveform, kernel)
+    n = kernel.shape[-1] // 2
+    return tf.square(conv[:, :, :n]) + tf.square(conv[:, :, n:])

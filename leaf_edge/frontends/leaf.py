@@ -1,6 +1,7 @@
 """LEAF as Keras 3 layers: Gabor filterbank -> squared modulus -> Gaussian pooling -> floor
--> sPCEN (or log). Thin wrappers that own the learnable parameters; the maths lives in
-:mod:`gabor`, :mod:`pooling` and :mod:`compression`.
+-> sPCEN (or log). Thin wrappers that own the learnable parameters; the forward pass is
+:mod:`leaf_functions`' (the same functions the converter's window and streaming models run on
+frozen weights), its maths in :mod:`gabor`, :mod:`pooling`, :mod:`grouped` and :mod:`compression`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ import tensorflow as tf
 
 from device.contract import AudioSpec
 from leaf_edge.frontends import compression, gabor, grouped, pooling
+from leaf_edge.frontends.leaf_functions import LeafWeights, compressed, window_pooled
 
-FLOOR = 1e-5
 GABOR_MODES = ("exact", "grouped")
+PCEN_WEIGHTS = ("alpha", "delta", "root", "smooth")
 
 register = keras.saving.register_keras_serializable(package="leaf_edge")
 
@@ -36,7 +38,7 @@ class GaborConstraint(keras.constraints.Constraint):
 
 @register
 class GaborConv1D(keras.layers.Layer):
-    """Complex Gabor filterbank, stride 1: ``[B, T]`` -> ``[B, T, 2n]`` interleaved re/im.
+    """The complex Gabor filterbank's weights (the reference's name and shape).
 
     Weight ``kernel`` ``(n, 2)`` holds ``[mu, sigma]`` per filter, mel-initialised.
     """
@@ -61,9 +63,6 @@ class GaborConv1D(keras.layers.Layer):
     def constrained_kernel(self) -> tf.Tensor:
         return gabor.constrain_gabor_params(self.kernel, self.spec.window_size)
 
-    def call(self, waveform):
-        return gabor.gabor_conv(waveform, self.constrained_kernel(), self.spec.window_size)
-
     def get_config(self) -> dict:
         return {**super().get_config(), "spec": self.spec.to_dict()}
 
@@ -74,10 +73,10 @@ class GaborConv1D(keras.layers.Layer):
 
 @register
 class GaussianLowpass(keras.layers.Layer):
-    """Per-channel Gaussian pooling with stride: ``[B, T, n]`` -> ``[B, ceil(T/S), n]``.
+    """The per-channel Gaussian pooling's weights (the reference's name and shape).
 
-    Weight ``kernel`` ``(1, 1, n, 1)`` holds the relative width of each channel's window
-    (reference shape), initialised to 0.4.
+    Weight ``kernel`` ``(1, 1, n, 1)`` holds the relative width of each channel's window,
+    initialised to 0.4.
     """
 
     def __init__(
@@ -98,9 +97,6 @@ class GaussianLowpass(keras.layers.Layer):
             initializer=keras.initializers.Constant(self.width_init),
         )
 
-    def call(self, energies):
-        return pooling.gaussian_pool(energies, self.kernel, self.spec.window_size, self.spec.stride)
-
     def get_config(self) -> dict:
         return {**super().get_config(), "spec": self.spec.to_dict(), "width_init": self.width_init}
 
@@ -111,7 +107,7 @@ class GaussianLowpass(keras.layers.Layer):
 
 @register
 class PCEN(keras.layers.Layer):
-    """Learnable per-channel energy normalisation (sPCEN), loop-free.
+    """The learnable per-channel energy normalisation's (sPCEN's) weights.
 
     Weights ``alpha``, ``delta``, ``root``, ``smooth``, each ``(n,)``.
     """
@@ -137,9 +133,6 @@ class PCEN(keras.layers.Layer):
                 name=weight_name, shape=(channels,), initializer=keras.initializers.Constant(value)
             )
             setattr(self, weight_name, weight)
-
-    def call(self, x):
-        return compression.pcen(x, self.alpha, self.delta, self.root, self.smooth, self.eps)
 
     def get_config(self) -> dict:
         return {**super().get_config(), **self.init_values, "eps": self.eps}
@@ -228,25 +221,32 @@ class Leaf(keras.layers.Layer):
         size = self.spec.window_size
         return grouped.plan_bands(sigmas, grouped.pool_sigmas(widths, size), size, self.spec.stride)
 
-    def energies(self, waveform):
+    def weights_now(self, gabor: str | None = None, frozen: bool = False) -> LeafWeights:
+        """The weights as :mod:`leaf_functions` takes them: the variables (training), or with
+        ``frozen`` their values as arrays (what the converter folds into constants), evaluated
+        ``gabor`` way (by default as trained; a model trained exact and evaluated grouped is
+        planned from its learned widths)."""
+        bands = None
+        if (gabor or self.gabor_mode) == "grouped":
+            bands = self.bands if self.bands is not None else self.band_plan()
+        pcen = None if self.pcen is None else {k: getattr(self.pcen, k) for k in PCEN_WEIGHTS}
+        params, widths, eps = self.gabor.constrained_kernel(), self.pooling.kernel, compression.PCEN_EPS
+        if self.pcen is not None:
+            eps = self.pcen.eps
+        if frozen:
+            params, widths = np.asarray(params), np.asarray(widths)
+            pcen = None if pcen is None else {k: np.asarray(v) for k, v in pcen.items()}
+        return LeafWeights(self.spec, params, widths, pcen, eps, bands, frozen)
+
+    def energies(self, waveform, weights: LeafWeights | None = None):
         """Pooled, floored filterbank energies ``[B, frames, n]`` (the input of compression)."""
         if len(waveform.shape) == 3:
             waveform = waveform[:, :, 0]
-        if self.bands is not None:
-            size, stride = self.spec.window_size, self.spec.stride
-            pad_left = grouped.same_pad_left(waveform.shape[1], size, stride)
-            windows = pooling.gaussian_windows(self.pooling.kernel, size)
-            weights = grouped.band_weights(self.gabor.constrained_kernel(), windows, self.bands, pad_left)
-            pooled = grouped.grouped_pooled(waveform, weights, self.bands, stride, pad_left)
-        else:
-            pooled = self.pooling(gabor.squared_modulus(self.gabor(waveform)))
-        return tf.maximum(pooled, FLOOR)
+        return window_pooled(waveform, weights or self.weights_now())
 
     def call(self, waveform):
-        energies = self.energies(waveform)
-        if self.pcen is None:
-            return compression.log_compression(energies)
-        return self.pcen(energies)
+        weights = self.weights_now()
+        return compressed(self.energies(waveform, weights), weights)
 
     def assign_reference_weights(self, weights: Mapping[str, np.ndarray]) -> None:
         """Load arrays named as in the reference checkpoint (``":0"`` suffixes optional)."""
