@@ -10,7 +10,6 @@ archive appended to the flatbuffer. :mod:`device.metadata` reads all of it back.
 from __future__ import annotations
 
 import datetime
-import json
 
 import flatbuffers
 import numpy as np
@@ -30,7 +29,7 @@ from device.contract import (
     audio_spec,
     entry_problems,
 )
-from device.metadata import with_files
+from device.metadata import with_files, with_leaf_edge_entry
 
 MIN_PARSER_VERSION = "1.3.0"  # the first metadata schema with AudioProperties
 
@@ -152,15 +151,11 @@ def attach(
     author: str,
     extra_files: dict[str, bytes] | None = None,
 ) -> bytes:
-    """The model with its standard metadata, ``labels.txt``, ``leaf_edge.json`` and ``extra_files``
-    (the streaming model) inside."""
+    """The model with its standard metadata, ``labels.txt``, ``extra_files`` (the streaming model)
+    and ``leaf_edge.json`` (with the integrity record of the rest) inside."""
     problems = entry_problems(entry)
     if problems:
         raise ValueError(f"the leaf-edge entry {'; '.join(problems)}")
     packed = model_metadata(entry, name, description, version, licence, author)
-    files = {
-        LABELS_FILE: ("\n".join(entry["labels"]) + "\n").encode(),
-        LEAF_EDGE_FILE: json.dumps(entry, indent=1).encode(),
-        **(extra_files or {}),
-    }
-    return embed_metadata(tflite, packed, files)
+    files = {LABELS_FILE: ("\n".join(entry["labels"]) + "\n").encode(), **(extra_files or {})}
+    return with_leaf_edge_entry(embed_metadata(tflite, packed, files), entry)

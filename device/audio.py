@@ -6,6 +6,7 @@ converted with soxr's streaming resampler, so a file and a microphone take the s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,9 @@ import soxr
 from device.contract import LeafEdgeError
 
 AUDIO_SUFFIXES = {".wav", ".flac"}  # what a folder of audio is searched for
+MIN_RATE, MAX_RATE = 1000, 384000  # sample rates outside these are damaged headers, not audio
+MAX_CHANNELS = 64  # more "channels" than this: an array passed as [channels, samples]
+FLOAT_LIMIT = 4.0  # float samples beyond 12 dB over full scale are not [-1, 1] audio
 
 
 class AudioInputError(LeafEdgeError):
@@ -41,6 +45,11 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     samples = np.asarray(samples)
     if samples.ndim not in (1, 2):
         raise AudioInputError(f"audio must be [samples] or [samples, channels], not shape {samples.shape}")
+    if samples.ndim == 2 and samples.shape[1] > MAX_CHANNELS:
+        raise AudioInputError(
+            f"audio of shape {samples.shape} would be {samples.shape[1]} channels: pass "
+            "[samples, channels] (the transpose of a [channels, samples] array)"
+        )
     if np.issubdtype(samples.dtype, np.unsignedinteger):  # e.g. 8-bit WAV: silence is 128
         half = (np.iinfo(samples.dtype).max + 1) / 2
         samples = (samples.astype(np.float32) - half) / half
@@ -51,17 +60,32 @@ def to_mono_float(samples: np.ndarray) -> np.ndarray:
     samples = samples.astype(np.float32, copy=False)
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
+    check_samples(samples)
+    return samples
+
+
+def check_samples(samples: np.ndarray) -> None:
+    """Refuse float audio that is not audio in [-1, 1]: NaN, infinity, or far beyond full scale."""
     if not np.all(np.isfinite(samples)):
         raise AudioInputError("audio contains NaN or infinite samples")
-    return samples
+    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    if peak > FLOAT_LIMIT:
+        raise AudioInputError(
+            f"float audio reaches {peak:.3g}, far outside [-1, 1]: scale it to [-1, 1] first"
+        )
+
+
+def check_rate(rate: int, source: str = "the audio") -> None:
+    """Refuse a rate no audio has (a damaged header, a typo): it would cost minutes to resample."""
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioInputError(f"{source}: a sample rate of {rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
 
 
 class Resampler:
     """Streaming rate conversion; chunks in, chunks out, no clicks at chunk borders."""
 
     def __init__(self, rate_in: int, rate_out: int):
-        if rate_in <= 0:
-            raise AudioInputError(f"sample rate must be positive, not {rate_in}")
+        check_rate(rate_in)
         self.passthrough = rate_in == rate_out
         self._stream = (
             None if self.passthrough else soxr.ResampleStream(rate_in, rate_out, 1, dtype="float32")
@@ -96,7 +120,19 @@ def file_info(path: Path):
         raise AudioInputError(f"{path}: not an audio file ({reason})") from None
     if info.frames == 0:
         raise AudioInputError(f"{path}: the audio file is empty")
+    check_rate(info.samplerate, str(path))
     return info
+
+
+def header_seconds(info) -> float:
+    """How long the file says it is: libsndfile clamps a WAV's frames to the bytes there, and
+    notes a data chunk declared longer ("data : 128000 (should be 63978)") in its extra info."""
+    declared = re.search(r"^data\s*:\s*(\d+)\s*\(should be \d+\)", info.extra_info, re.M)
+    per_second = re.search(r"^\s*Bytes/sec\s*:\s*(\d+)", info.extra_info, re.M)
+    seconds = info.frames / info.samplerate
+    if declared and per_second and int(per_second.group(1)):
+        seconds = max(seconds, int(declared.group(1)) / int(per_second.group(1)))
+    return seconds
 
 
 def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
@@ -110,9 +146,9 @@ def read_audio(path: str | Path, sample_rate: int) -> np.ndarray:
         raise AudioInputError(f"not readable as audio ({error})") from None
     if audio.size == 0:
         raise AudioInputError("no samples")
-    if not np.isfinite(audio).all():
-        raise AudioInputError("contains NaN or infinite samples")
+    check_rate(rate)
     audio = audio.mean(axis=1)
+    check_samples(audio)
     if rate != sample_rate:
         audio = soxr.resample(audio, rate, sample_rate).astype(np.float32)
     return audio

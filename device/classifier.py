@@ -18,8 +18,8 @@ from device.contract import DetectionSettings, audio_spec
 from device.detect import Detector, Event
 from device.metadata import ModelFileError, read_leaf_edge_metadata
 from device.models import DEFAULT_MODEL
-from device.runtime import ModelRunner
-from device.streaming import open_stream
+from device.runtime import ModelRunner, ScoresError
+from device.streaming import StreamRunner, open_stream
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,42 @@ class Window:
 
     time: float
     scores: np.ndarray
+
+
+def runtime_problems(window: ModelRunner, stream: StreamRunner | None, metadata, spec) -> list[str]:
+    """What the loaded graphs contradict in their metadata, or do wrong on silence (each a phrase).
+
+    One step on silence catches a model that LiteRT loads but cannot run, or that scores NaN.
+    """
+    problems = []
+    if len(window.inputs) != 1 or window.inputs[0]["dtype"] not in (np.float32, np.int8, np.int16):
+        problems.append(
+            f"its window model takes {len(window.inputs)} inputs; a leaf-edge model takes one waveform"
+        )
+    if window.clip_samples != spec.clip_samples:
+        problems.append(
+            f"its input takes {window.clip_samples} samples, its metadata says {spec.clip_samples}"
+        )
+    if window.output_size != len(metadata.labels):
+        problems.append(f"it gives {window.output_size} scores for {len(metadata.labels)} labels")
+    if problems:
+        return problems
+    if stream is not None:
+        info = metadata.leaf_edge["streaming"]
+        if stream.hop_samples != info["hop_samples"] or not 0 < stream.hop_samples <= spec.clip_samples:
+            problems.append(f"its streaming model's hop ({stream.hop_samples} samples) is not its metadata's")
+        elif not 0 <= info["delay_samples"] <= spec.clip_samples:
+            problems.append(f"its streaming delay ({info['delay_samples']} samples) is outside the clip")
+    if problems:
+        return problems
+    try:
+        window.scores(np.zeros((1, spec.clip_samples), np.float32))
+        if stream is not None:
+            stream.step(np.zeros(stream.hop_samples, np.float32))
+            stream.reset()
+    except ScoresError as error:
+        problems.append(f"on silence, {error}")
+    return problems
 
 
 class Classifier:
@@ -57,20 +93,19 @@ class Classifier:
         data = path.read_bytes()
         self.metadata = read_leaf_edge_metadata(data, str(path))
         self.stream_info = self.metadata.leaf_edge.get("streaming") if streaming else None
+        self.spec = audio_spec(self.metadata.leaf_edge)
         try:
             self._runner = ModelRunner(data, num_threads)
-            if self.stream_info:
-                self._stream_runner = open_stream(data, self.stream_info, num_threads)
-        except (ValueError, RuntimeError, TypeError) as error:
+            self._stream_runner = (
+                open_stream(data, self.stream_info, num_threads) if self.stream_info else None
+            )
+            problems = runtime_problems(self._runner, self._stream_runner, self.metadata, self.spec)
+        except (ValueError, RuntimeError, TypeError, OSError, EOFError) as error:  # OSError: bad gzip
             first = (str(error).strip().splitlines() or ["unknown error"])[0]
             raise ModelFileError(f"{path}: LiteRT cannot load it ({first})") from None
+        if problems:
+            raise ModelFileError(f"{path}: {problems[0]}; convert the run again")
         self.path = path
-        self.spec = audio_spec(self.metadata.leaf_edge)
-        if self._runner.clip_samples != self.spec.clip_samples:
-            raise ModelFileError(
-                f"{path}: its input takes {self._runner.clip_samples} samples, its metadata says "
-                f"{self.spec.clip_samples}; convert the run again"
-            )
         self.labels: list[str] = self.metadata.labels
         self.sample_rate: int = self.spec.sample_rate
         self.clip_samples: int = self.spec.clip_samples

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from device.audio import file_blocks
+from device.audio import file_blocks, header_seconds
 from device.classifier import Classifier
 from device.contract import DetectionSettings
 from device.detect import Detector
@@ -22,14 +22,22 @@ def classify_file(classifier: Classifier, path: Path, settings: DetectionSetting
     rate = info.samplerate
     duration = info.frames / rate
     result = {"file": str(path), "duration_seconds": round(duration, 3), "sample_rate": info.samplerate}
+    read = 0
+
+    def counted():
+        nonlocal read
+        for block in blocks:
+            read += len(block)
+            yield block
+
     if duration <= 1.5 * classifier.clip_samples / classifier.sample_rate:
-        wave = np.concatenate(list(blocks))
+        wave = np.concatenate(list(counted()))
         result["top"] = [vars(c) for c in classifier.classify(wave, rate, top_k)]
-        return result
+        return _with_length_warning(result, read, info)
     result["model"] = "streaming" if classifier.uses_streaming_model(settings.hop_seconds) else "window"
     detector = Detector(classifier.labels, settings, classifier.background)
     windows, events = [], []
-    for window in classifier.windows(blocks, rate, settings.hop_seconds):
+    for window in classifier.windows(counted(), rate, settings.hop_seconds):
         best = int(window.scores.argmax())
         windows.append({"time": round(window.time, 3), "label": classifier.labels[best],
                         "score": round(float(window.scores[best]), 4)})  # fmt: skip
@@ -39,6 +47,14 @@ def classify_file(classifier: Classifier, path: Path, settings: DetectionSetting
     result["windows"] = windows
     result["segments"] = segments(windows)
     result["events"] = events
+    return _with_length_warning(result, read, info)
+
+
+def _with_length_warning(result: dict, read: int, info) -> dict:
+    """A file whose samples end before its header says (a cut download, a full disk) says so."""
+    said, got = header_seconds(info), read / info.samplerate
+    if got < said - 0.01:
+        result["warning"] = f"the file ends after {got:.2f} s, its header says {said:.2f} s: it is truncated"
     return result
 
 
@@ -59,6 +75,8 @@ def segments(windows: list[dict]) -> list[dict]:
 def format_result(result: dict) -> str:
     """The human-readable form of :func:`classify_file`."""
     head = f"{result['file']} ({result['duration_seconds']:.2f} s, {result['sample_rate']} Hz)"
+    if "warning" in result:
+        head += f" [warning: {result['warning']}]"
     if "top" in result:
         return head + ": " + ", ".join(f"{c['label']} {c['score']:.2f}" for c in result["top"])
     lines = [head, f"  timeline ({result['model']} model; top label of each window; times are window ends):"]

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import click
 
+from device.audio import MAX_RATE, MIN_RATE
+from device.contract import MAX_SECONDS, MAX_WINDOWS, MIN_HOP_SECONDS
 from device.errors import user_errors
 from device.models import DEFAULT_MODEL
 
@@ -20,15 +23,55 @@ def split_model(paths: tuple[Path, ...]) -> tuple[Path, list[Path]]:
     return DEFAULT_MODEL, list(paths)
 
 
+class Finite(click.FloatRange):
+    """A finite number in a range (click's FloatRange lets NaN through: it compares false)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
+def to_json(value, **options) -> str:
+    """JSON that any parser reads: a NaN or infinity is an error here, never printed as NaN."""
+    return json.dumps(value, allow_nan=False, **options)
+
+
+SECONDS = Finite(0, MAX_SECONDS, min_open=True)
+THREADS = click.IntRange(1, 64)
+
+
 def detection_options(command):
     """Flags that override the model's recommended detection settings (named after their fields)."""
     options = [
-        click.option("--hop", "hop_seconds", type=float, help="Seconds between windows (model default)."),
-        click.option("--threshold", type=float, help="Smoothed score a label must reach (model default)."),
-        click.option("--smoothing", "smoothing_windows", type=int, help="Windows averaged (model default)."),
-        click.option("--min-count", type=int, help="Hops a label must stay above threshold (model default)."),
-        click.option("--suppression", "suppression_seconds", type=float, help="Seconds between events."),
-        click.option("--threads", type=int, default=1, show_default=True, help="LiteRT CPU threads."),
+        click.option(
+            "--hop",
+            "hop_seconds",
+            type=Finite(MIN_HOP_SECONDS, MAX_SECONDS),
+            help="Seconds between windows (model default).",
+        ),
+        click.option(
+            "--threshold", type=Finite(0, 1), help="Smoothed score a label must reach (model default)."
+        ),
+        click.option(
+            "--smoothing",
+            "smoothing_windows",
+            type=click.IntRange(1, MAX_WINDOWS),
+            help="Windows averaged (model default).",
+        ),
+        click.option(
+            "--min-count",
+            type=click.IntRange(1, MAX_WINDOWS),
+            help="Hops a label must stay above threshold (model default).",
+        ),
+        click.option(
+            "--suppression",
+            "suppression_seconds",
+            type=Finite(0, MAX_SECONDS),
+            help="Seconds between events.",
+        ),
+        click.option("--threads", type=THREADS, default=1, show_default=True, help="LiteRT CPU threads."),
         click.option(
             "--window-model",
             is_flag=True,
@@ -43,7 +86,13 @@ def detection_options(command):
 @click.command()
 @click.option("--picture", type=click.Path(dir_okay=False, path_type=Path), default="leaf-edge-demo.png",
               show_default=True, help="Where to draw the recording's LEAF spectrogram.")  # fmt: skip
-@click.option("--listen-seconds", type=float, default=5.0, show_default=True, help="0: skip the microphone.")
+@click.option(
+    "--listen-seconds",
+    type=Finite(0, MAX_SECONDS),
+    default=5.0,
+    show_default=True,
+    help="0: skip the microphone.",
+)
 @user_errors
 def demo(picture: Path, listen_seconds: float) -> None:
     """Classify a bundled recording with the shipped keyword model, draw it, then listen.
@@ -78,12 +127,14 @@ def inspect(model: Path, as_json: bool) -> None:
     from device.inspect import describe, format_description
 
     info = describe(model)
-    click.echo(json.dumps(info, indent=2) if as_json else format_description(info))
+    click.echo(to_json(info, indent=2) if as_json else format_description(info))
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--top-k", default=3, show_default=True, help="Labels shown per short file.")
+@click.option(
+    "--top-k", type=click.IntRange(1), default=3, show_default=True, help="Labels shown per short file."
+)
 @detection_options
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file, one per line.")
 @user_errors
@@ -120,7 +171,7 @@ def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
             failed += 1
             click.echo(f"Error: {error}", err=True)
             continue
-        click.echo(json.dumps(result) if as_json else format_result(result))
+        click.echo(to_json(result) if as_json else format_result(result))
     if failed:
         raise click.ClickException(f"{failed} of {len(files)} files could not be classified")
 
@@ -129,12 +180,16 @@ def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
 @click.argument("model", required=False, type=click.Path(path_type=Path))
 @click.option("--list-devices", is_flag=True, help="List input devices and exit.")
 @click.option("--device", help="Input device: index or part of its name (default: the system default).")
-@click.option("--duration", type=float, help="Stop after this many seconds (default: until Ctrl-C).")
-@click.option("--rate", type=int, help="Capture at this rate (default: the model's if the device has it).")
+@click.option("--duration", type=SECONDS, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option(
+    "--rate",
+    type=click.IntRange(MIN_RATE, MAX_RATE),
+    help="Capture at this rate (default: the model's if the device has it).",
+)
 @click.option(
     "--calibrate",
     "calibrate_seconds",
-    type=float,
+    type=SECONDS,
     metavar="SECONDS",
     help="First record the room this long with nobody speaking and raise per-label "
     "thresholds just enough that it would have fired nothing.",
@@ -173,7 +228,7 @@ def listen(model, list_devices, device, duration, rate, calibrate_seconds, save,
     if list_devices:
         devices = input_devices()
         if as_json:
-            click.echo(json.dumps(devices))
+            click.echo(to_json(devices))
         for d in [] if as_json else devices:
             click.echo(
                 f"{d['index']:3d}  {d['name']}  ({d['host_api']}, {d['channels']} ch, {d['default_rate']} Hz)"
@@ -184,7 +239,7 @@ def listen(model, list_devices, device, duration, rate, calibrate_seconds, save,
     model, _ = split_model((model,) if model else ())
 
     def show(event: dict) -> None:
-        click.echo(json.dumps(event) if as_json else format_event(event))
+        click.echo(to_json(event) if as_json else format_event(event))
 
     from device.classifier import Classifier
 
@@ -192,15 +247,13 @@ def listen(model, list_devices, device, duration, rate, calibrate_seconds, save,
         raise click.UsageError("--save goes with --calibrate SECONDS")
     if save and save.exists():
         raise click.UsageError(f"--save {save} exists; remove it or choose another name")
-    if calibrate_seconds is not None and not 0 < calibrate_seconds < float("inf"):
-        raise click.BadParameter("must be a positive number of seconds", param_hint="--calibrate")
     classifier = Classifier(model, num_threads=threads, streaming=not window_model)
     if calibrate_seconds:
         if not as_json:
             click.echo(f"calibrating: keep the room as it is and do not speak for {calibrate_seconds:g} s")
         detection, changes = calibrate_room(classifier, device, calibrate_seconds, detection, rate)
         if as_json:
-            click.echo(json.dumps({"calibration": {k: list(v) for k, v in changes.items()}}))
+            click.echo(to_json({"calibration": {k: list(v) for k, v in changes.items()}}))
         else:
             click.echo(format_changes(changes, calibrate_seconds))
         if save:
@@ -210,12 +263,18 @@ def listen(model, list_devices, device, duration, rate, calibrate_seconds, save,
     summary = run_listener(
         classifier, device, duration, detection, show, log=None if as_json else click.echo, rate=rate
     )
-    click.echo(json.dumps({"summary": summary}) if as_json else format_summary(summary))
+    click.echo(to_json({"summary": summary}) if as_json else format_summary(summary))
 
 
 @click.command()
 @click.argument("models", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--threads", default=4, show_default=True, help="The second thread count measured (besides 1).")
+@click.option(
+    "--threads",
+    type=THREADS,
+    default=4,
+    show_default=True,
+    help="The second thread count measured (besides 1).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the measurements as JSON.")
 @user_errors
 def bench(models: tuple[Path, ...], threads: int, as_json: bool) -> None:
@@ -245,6 +304,6 @@ def bench(models: tuple[Path, ...], threads: int, as_json: bool) -> None:
             click.echo(f"measuring {path} ...", err=True)
         results.append(bench_model(path, threads))
     if as_json:
-        click.echo(json.dumps({"threads": threads, "models": results, "ratios": ratios(results)}, indent=2))
+        click.echo(to_json({"threads": threads, "models": results, "ratios": ratios(results)}, indent=2))
     else:
         click.echo(format_table(results, threads))

@@ -28,6 +28,7 @@ STREAM_ALIGNMENT = 16  # bytes: where each shared weight buffer starts in the re
 # 2: the whole AudioSpec in the entry's "audio". 1 (still read, see upgraded_entry): the sample
 # rate and clip length there, the framing in "frontend".
 LEAF_EDGE_FORMAT = 2
+INTEGRITY = "integrity"  # the entry's SHA-256 record of the flatbuffer and the other members
 
 # Tensors and scopes. The window model: waveform in, scores out; the streaming model's one
 # signature: a hop of audio in (and its state), scores out.
@@ -73,6 +74,11 @@ def detection_defaults(task: str, clip_seconds: float) -> dict:
     raise LeafEdgeError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
+MIN_HOP_SECONDS = 0.01  # one stride: a shorter hop repeats windows and only costs time
+MAX_SECONDS = 3600.0  # hops and suppression beyond an hour are mistakes
+MAX_WINDOWS = 1000
+
+
 @dataclass(frozen=True)
 class DetectionSettings:
     """How windows are taken and turned into events; defaults come from the model's metadata."""
@@ -85,12 +91,14 @@ class DetectionSettings:
     thresholds: dict[str, float] = field(default_factory=dict)  # per label; others use ``threshold``
 
     def __post_init__(self) -> None:
-        if self.hop_seconds <= 0 or self.smoothing_windows < 1 or self.min_count < 1:
-            raise LeafEdgeError("hop must be positive; smoothing windows and minimum count at least 1")
+        if not MIN_HOP_SECONDS <= self.hop_seconds <= MAX_SECONDS:  # also refuses NaN
+            raise LeafEdgeError(f"the hop must be {MIN_HOP_SECONDS:g} to {MAX_SECONDS:g} seconds")
+        if not (1 <= self.smoothing_windows <= MAX_WINDOWS and 1 <= self.min_count <= MAX_WINDOWS):
+            raise LeafEdgeError(f"smoothing windows and minimum count must be 1 to {MAX_WINDOWS}")
         if not 0 <= self.threshold <= 1 or not all(0 <= t <= 1 for t in self.thresholds.values()):
             raise LeafEdgeError("thresholds are probabilities, between 0 and 1")
-        if self.suppression_seconds < 0:
-            raise LeafEdgeError("suppression time cannot be negative")
+        if not 0 <= self.suppression_seconds <= MAX_SECONDS:
+            raise LeafEdgeError(f"the suppression time must be 0 to {MAX_SECONDS:g} seconds")
 
     @classmethod
     def from_metadata(cls, entry: dict, **overrides) -> DetectionSettings:
@@ -220,6 +228,7 @@ ENTRY_SCHEMA = {
     "streaming": (dict, type(None)),
 }
 STREAMING_SCHEMA = {"file": str, "hop_samples": int, "delay_samples": int}
+INTEGRITY_SCHEMA = {INTEGRITY: {"flatbuffer_sha256": str, "files_sha256": dict}}
 
 
 def _schema_problems(values: dict, schema: dict, where: str) -> list[str]:
@@ -250,6 +259,8 @@ def entry_problems(entry: dict) -> list[str]:
     problems = _schema_problems(entry, ENTRY_SCHEMA, "")
     if entry.get("streaming"):
         problems += _schema_problems(entry["streaming"], STREAMING_SCHEMA, "streaming.")
+    if INTEGRITY in entry:
+        problems += _schema_problems({INTEGRITY: entry[INTEGRITY]}, INTEGRITY_SCHEMA, "")
     if problems:
         return problems
     labels = entry["labels"]

@@ -12,6 +12,7 @@ The TFLite schema comes with ai-edge-litert; the metadata schema is vendored
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
@@ -22,6 +23,7 @@ from ai_edge_litert import schema_py_generated as tflite_schema
 
 from device._vendor import tflite_metadata_schema as meta_schema
 from device.contract import (
+    INTEGRITY,
     LABELS_FILE,
     LEAF_EDGE_FILE,
     LEAF_EDGE_FORMAT,
@@ -97,12 +99,51 @@ def metadata_buffer(data: bytes, source: str = "the model") -> bytes | None:
     return None
 
 
-def _archive(data: bytes) -> dict[str, bytes]:
+def model_parts(data: bytes, source: str = "the model") -> tuple[bytes, dict[str, bytes]]:
+    """The TFLite flatbuffer and the files of the archive appended to it ({} without one).
+    A member that fails its CRC-32 is a :class:`ModelFileError`."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return {name: archive.read(name) for name in archive.namelist()}
-    except (zipfile.BadZipFile, OSError):
-        return {}
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return data, {}
+    with archive:
+        infos, files = archive.infolist(), {}
+        for info in infos:
+            try:
+                files[info.filename] = archive.read(info)
+            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+                raise ModelFileError(f"{source} is damaged: its {info.filename} fails its checksum") from None
+    return data[: min((info.header_offset for info in infos), default=len(data))], files
+
+
+def _archive(data: bytes, source: str = "the model") -> dict[str, bytes]:
+    return model_parts(data, source)[1]
+
+
+def integrity(flatbuffer: bytes, files: dict[str, bytes]) -> dict:
+    """SHA-256 of the flatbuffer and of every archive member but the entry itself: what the
+    loader checks before any byte reaches LiteRT (a damaged model can crash it natively)."""
+    return {
+        "flatbuffer_sha256": hashlib.sha256(flatbuffer).hexdigest(),
+        "files_sha256": {
+            name: hashlib.sha256(content).hexdigest()
+            for name, content in sorted(files.items())
+            if name != LEAF_EDGE_FILE
+        },
+    }
+
+
+def damage(data: bytes, expected: dict) -> str | None:
+    """What of the file differs from the integrity record it carries, or None when all is whole."""
+    flatbuffer, files = model_parts(data)
+    found = integrity(flatbuffer, files)
+    if found["flatbuffer_sha256"] != expected.get("flatbuffer_sha256"):
+        return "its TFLite flatbuffer"
+    named = expected.get("files_sha256", {})
+    changed = sorted(set(named) ^ set(found["files_sha256"]) | {
+        name for name in named if found["files_sha256"].get(name) != named[name]
+    })  # fmt: skip
+    return f"its {', '.join(changed)}" if changed else None
 
 
 def archive_file(data: bytes, name: str) -> bytes | None:
@@ -113,7 +154,7 @@ def archive_file(data: bytes, name: str) -> bytes | None:
 def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
     """Everything the file says about itself; fields it lacks stay empty (see ``missing()``)."""
     packed = metadata_buffer(data, source)
-    files = _archive(data)
+    files = _archive(data, source)
     leaf_edge = None
     if LEAF_EDGE_FILE in files:
         try:
@@ -141,7 +182,11 @@ def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
                     label_file = _text(associated.name)
     labels = []
     if label_file is not None and label_file in files:
-        labels = [line.strip() for line in files[label_file].decode().splitlines() if line.strip()]
+        try:
+            text = files[label_file].decode()
+        except UnicodeDecodeError:
+            raise ModelFileError(f"{source}: its {label_file} is not UTF-8 text") from None
+        labels = [line.strip() for line in text.splitlines() if line.strip()]
     return ModelMetadata(
         name=_text(meta.name),
         description=_text(meta.description),
@@ -180,6 +225,9 @@ def read_leaf_edge_metadata(data: bytes, source: str = "the model") -> ModelMeta
     if problems:
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise ModelFileError(f"{source}: its {LEAF_EDGE_FILE} {problems[0]}{more}; convert the run again")
+    damaged = damage(data, entry[INTEGRITY]) if INTEGRITY in entry else None
+    if damaged:
+        raise ModelFileError(f"{source} is damaged: {damaged} changed since it was written")
     return metadata
 
 
@@ -194,11 +242,9 @@ def with_files(tflite: bytes, files: dict[str, bytes]) -> bytes:
 
 
 def with_leaf_edge_entry(data: bytes, entry: dict) -> bytes:
-    """The model with its leaf-edge entry replaced by ``entry``; the TFLite flatbuffer (so every
-    score) and the other files inside stay byte for byte."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        infos = archive.infolist()
-        files = {info.filename: archive.read(info) for info in infos}
-        start = min(info.header_offset for info in infos)
-    files[LEAF_EDGE_FILE] = json.dumps(entry, indent=1).encode()
-    return with_files(data[:start], files)
+    """The model with its leaf-edge entry replaced by ``entry`` and the integrity record of what
+    else it holds; the TFLite flatbuffer (so every score) and the other files stay byte for byte."""
+    flatbuffer, files = model_parts(data)
+    sealed = {**entry, INTEGRITY: integrity(flatbuffer, files)}
+    files[LEAF_EDGE_FILE] = json.dumps(sealed, indent=1).encode()
+    return with_files(flatbuffer, files)

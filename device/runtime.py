@@ -12,6 +12,8 @@ import sys
 
 import numpy as np
 
+from device.contract import LeafEdgeError
+
 try:
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 except ImportError:  # pragma: no cover - only on devices without ai-edge-litert
@@ -42,6 +44,19 @@ def interpreter(model: bytes, **options) -> Interpreter:
     return runner
 
 
+class ScoresError(LeafEdgeError):
+    """A model that answered NaN or infinity: never a score, never an event."""
+
+
+def finite_scores(scores: np.ndarray) -> np.ndarray:
+    """``scores``, or a :class:`ScoresError` when any is NaN or infinite."""
+    if not np.isfinite(scores).all():
+        raise ScoresError(
+            "the model's scores are NaN or infinite: the file is damaged or was converted wrongly"
+        )
+    return scores
+
+
 class ModelRunner:
     """One interpreter with the default (XNNPACK) delegate; float scores out, whatever the I/O types.
 
@@ -52,9 +67,11 @@ class ModelRunner:
 
     def __init__(self, model: bytes, threads: int = 1):
         self.interpreter = interpreter(model, num_threads=threads)
-        self._input = self.interpreter.get_input_details()[0]
+        self.inputs = self.interpreter.get_input_details()
+        self._input = self.inputs[0]
         self._output = self.interpreter.get_output_details()[0]
         self.clip_samples = int(self._input["shape"][-1])
+        self.output_size = int(self._output["shape"][-1])
 
     def _encode(self, wave: np.ndarray) -> np.ndarray:
         scale, zero = self._input["quantization"]
@@ -81,7 +98,7 @@ class ModelRunner:
         out = []
         for wave in waves:
             self.invoke(wave)
-            out.append(self._decode(self.interpreter.get_tensor(self._output["index"])[0]))
+            out.append(finite_scores(self._decode(self.interpreter.get_tensor(self._output["index"])[0])))
         return np.stack(out) if out else np.zeros((0, int(self._output["shape"][-1])), np.float32)
 
 

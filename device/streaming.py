@@ -20,7 +20,7 @@ from ai_edge_litert import schema_py_generated as tflite_schema
 
 from device.contract import HOP_INPUT, SCORES_OUTPUT, STREAM_ALIGNMENT
 from device.metadata import ModelFileError, archive_file
-from device.runtime import interpreter
+from device.runtime import finite_scores, interpreter
 
 
 class StreamRunner:
@@ -48,7 +48,7 @@ class StreamRunner:
         """Scores after one more hop of ``hop_samples`` float samples at the model's rate."""
         outputs = self.runner(**{HOP_INPUT: hop.reshape(1, -1).astype(np.float32, copy=False)}, **self.state)
         self.state = {name: outputs[name] for name in self.state_shapes}
-        return outputs[SCORES_OUTPUT][0]
+        return finite_scores(outputs[SCORES_OUTPUT][0])
 
 
 def shared_offsets(model_bytes: int, sizes: list[int]) -> list[int]:

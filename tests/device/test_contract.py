@@ -88,3 +88,73 @@ def test_a_file_from_a_newer_leaf_edge_says_so(tmp_path):
     path = with_entry(tmp_path, {**today_entry(), "format": 99, "audio": "a new layout"})
     with pytest.raises(ModelFileError, match="newer leaf-edge"):
         Classifier(path)
+
+
+def rebuilt(tmp_path, source, change_files, change_entry=lambda e: None, name="changed.tflite"):
+    """``source`` with its archive members changed by ``change_files(files)`` and its entry by
+    ``change_entry(entry)``, sealed again (a file a converter could have written)."""
+    from device.metadata import model_parts, with_files
+
+    flatbuffer, files = model_parts(source.read_bytes())
+    entry = read_leaf_edge_metadata(source.read_bytes()).leaf_edge
+    change_files(files)
+    change_entry(entry)
+    out = tmp_path / name
+    out.write_bytes(with_leaf_edge_entry(with_files(flatbuffer, files), entry))
+    return out
+
+
+def flipped(data: bytes, where: int, count: int = 8) -> bytes:
+    damaged = bytearray(data)
+    for i in range(where, where + count):
+        damaged[i] ^= 0x5A
+    return bytes(damaged)
+
+
+STREAMING = MODELS_DIR / "keywords-leaf.tflite"
+
+
+def test_the_shipped_files_carry_an_integrity_record():
+    for path in MODELS_DIR.glob("*.tflite"):
+        assert "integrity" in stored_entry(path), path.name
+
+
+@pytest.mark.parametrize("part", ["stream.tflite.gz", "flatbuffer"])
+def test_flipped_bytes_anywhere_are_a_one_line_error_before_litert_runs(tmp_path, part):
+    """Eight flipped bytes inside the embedded streaming model once passed the constructor and
+    aborted the process natively at the first long stream ("double free or corruption")."""
+    data = STREAMING.read_bytes()
+    if part == "flatbuffer":
+        where = len(data) // 3  # inside the weights
+    else:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo(part)
+        where = info.header_offset + 30 + len(info.filename) + info.compress_size // 2
+    path = tmp_path / "damaged.tflite"
+    path.write_bytes(flipped(data, where))
+    with pytest.raises(ModelFileError) as caught:
+        Classifier(path)
+    message = str(caught.value)
+    expected = "its TFLite flatbuffer changed" if part == "flatbuffer" else f"its {part} fails its checksum"
+    assert "is damaged" in message and expected in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "change_files, change_entry, message",
+    [
+        (lambda f: f.update({"labels.txt": b"a\nb\nc\n"}), lambda e: e.update(labels=["a", "b", "c"],
+         background_labels=[]), "gives 12 scores for 3 labels"),
+        (lambda f: f.update({"labels.txt": "caf\xe9\n".encode("latin-1") * 12}), lambda e: None,
+         "labels.txt is not UTF-8 text"),
+        (lambda f: None, lambda e: e["streaming"].update(delay_samples=-100000), "outside the clip"),
+        (lambda f: None, lambda e: e["streaming"].update(hop_samples=1600), "is not its metadata's"),
+        (lambda f: f.pop("stream.tflite.gz"), lambda e: None, "missing from its archive"),
+    ],
+)  # fmt: skip
+def test_a_model_that_contradicts_its_metadata_is_a_one_line_error(
+    tmp_path, change_files, change_entry, message
+):
+    path = rebuilt(tmp_path, STREAMING, change_files, change_entry)
+    with pytest.raises(ModelFileError) as caught:
+        Classifier(path)
+    assert message in str(caught.value) and "\n" not in str(caught.value)

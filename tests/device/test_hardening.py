@@ -1,0 +1,120 @@
+"""Bad input found by fuzzing: each case is a one-line error or a right answer, never a traceback,
+a crash, a hang or a silent wrong answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+from ai_edge_litert import schema_py_generated as tflite_schema
+from click.testing import CliRunner
+
+from device import Classifier
+from device.audio import AudioInputError
+from device.classify_files import classify_file
+from device.contract import DetectionSettings, LeafEdgeError
+from device.metadata import (
+    ModelFileError,
+    model_parts,
+    read_leaf_edge_metadata,
+    with_files,
+    with_leaf_edge_entry,
+)
+from device.models import MODELS_DIR
+from leaf_edge.cli import main
+
+MODEL = MODELS_DIR / "keywords-mel.tflite"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier(MODEL)
+
+
+def nan_scores_model(tmp_path):
+    """The int8 mel model with its softmax turned into a log (of logits, some negative: NaN), sealed
+    again as a converter would: LiteRT loads and runs it, and it scores NaN."""
+    import flatbuffers
+
+    data = MODEL.read_bytes()
+    flatbuffer, files = model_parts(data)
+    model = tflite_schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
+    graph = model.subgraphs[0]
+    softmax = next(op for op in graph.operators if graph.outputs[0] in op.outputs)
+    codes = [code.builtinCode for code in model.operatorCodes]
+    softmax.opcodeIndex = codes.index(tflite_schema.BuiltinOperator.LOG)  # the mel frontend has one
+    softmax.builtinOptionsType, softmax.builtinOptions = 0, None
+    builder = flatbuffers.Builder(len(flatbuffer))
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    out = tmp_path / "nan.tflite"
+    entry = read_leaf_edge_metadata(data).leaf_edge
+    out.write_bytes(with_leaf_edge_entry(with_files(bytes(builder.Output()), files), entry))
+    return out
+
+
+def test_a_model_that_scores_nan_is_refused_at_load(tmp_path):
+    with pytest.raises(ModelFileError, match="on silence, the model's scores are NaN or infinite"):
+        Classifier(nan_scores_model(tmp_path))
+
+
+@pytest.mark.parametrize(
+    "audio, message",
+    [
+        (np.full(16000, 1e30, np.float32), "far outside \\[-1, 1\\]"),
+        (np.zeros((2, 16000), np.float32), "pass \\[samples, channels\\]"),
+        (np.array([0.0, np.nan] * 8000, np.float32), "NaN or infinite"),
+    ],
+)
+def test_audio_that_is_not_audio_is_refused(classifier, audio, message):
+    with pytest.raises(AudioInputError, match=message):
+        classifier.classify(audio, 16000)
+
+
+def test_a_stereo_array_passed_samples_first_is_classified(classifier):
+    stereo = np.zeros((16000, 2), np.float32)
+    assert len(classifier.classify(stereo, 16000)) == 3
+
+
+def test_a_truncated_file_says_so(tmp_path, classifier):
+    path = tmp_path / "cut.wav"
+    sf.write(path, np.zeros(4 * 16000, np.int16), 16000)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])  # the header still says 4 s
+    result = classify_file(classifier, path, classifier.settings)
+    assert "truncated" in result["warning"] and "2.00 s" in result["warning"]
+    output = CliRunner().invoke(main, ["classify", str(MODEL), str(path)]).output
+    assert "warning: the file ends after 2.00 s, its header says 4.00 s" in output
+
+
+def test_a_header_rate_no_audio_has_is_a_one_line_error(tmp_path):
+    path = tmp_path / "one-hertz.wav"
+    sf.write(path, np.zeros(32000, np.int16), 1000)
+    data = bytearray(path.read_bytes())
+    data[24:28] = (1).to_bytes(4, "little")  # the fmt chunk's sample rate: 1 Hz
+    path.write_bytes(bytes(data))
+    result = CliRunner().invoke(main, ["classify", str(MODEL), str(path)])
+    assert result.exit_code == 1 and "a sample rate of 1 Hz is outside 1000-384000 Hz" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--hop", "inf"], ["--hop", "nan"], ["--hop", "1e-4"], ["--suppression", "nan"],
+        ["--top-k", "-1"], ["--threshold", "1.5"], ["--threads", "0"], ["--min-count", "0"],
+    ],
+)  # fmt: skip
+def test_options_out_of_range_are_refused_before_anything_runs(args):
+    result = CliRunner().invoke(main, ["classify", str(MODEL), str(MODELS_DIR / "demo-keywords.wav"), *args])
+    assert result.exit_code == 2 and "Invalid value for" in result.output, result.output
+
+
+def test_listen_refuses_a_rate_no_microphone_has():
+    result = CliRunner().invoke(main, ["listen", str(MODEL), "--rate", "1"])
+    assert result.exit_code == 2 and "Invalid value for '--rate'" in result.output
+
+
+@pytest.mark.parametrize("hop", [1e-9, float("nan"), float("inf")])
+def test_the_api_refuses_a_hop_that_would_run_for_ever(hop):
+    with pytest.raises(LeafEdgeError, match="the hop must be"):
+        DetectionSettings(hop_seconds=hop)
