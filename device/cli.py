@@ -180,7 +180,9 @@ def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
 @click.argument("model", required=False, type=click.Path(path_type=Path))
 @click.option("--list-devices", is_flag=True, help="List input devices and exit.")
 @click.option("--device", help="Input device: index or part of its name (default: the system default).")
-@click.option("--duration", type=SECONDS, help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option(
+    "--duration", type=Finite(0, MAX_SECONDS), help="Stop after this many seconds (default: until Ctrl-C)."
+)
 @click.option(
     "--rate",
     type=click.IntRange(MIN_RATE, MAX_RATE),
