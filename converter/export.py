@@ -17,7 +17,6 @@ shape])`` then ``TFLiteConverter.from_saved_model`` with builtin ops only. Quant
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 
 import keras
@@ -26,6 +25,7 @@ import tensorflow as tf
 from tensorflow.lite.python.util import modify_model_io_type
 
 from converter import IO_TYPES, MODES
+from device.atomic import scratch_folder
 from device.contract import FRONTEND_SCOPES, LeafEdgeError
 from device.ops import builtins_only_problems, signature_outputs, tensor_names
 
@@ -41,7 +41,7 @@ class ConversionError(LeafEdgeError):
 @contextlib.contextmanager
 def saved_model(model: keras.Model) -> Iterator[str]:
     """The batch-1 inference model exported as a SavedModel in a temporary folder."""
-    with tempfile.TemporaryDirectory(prefix="leaf-edge-export-") as folder:
+    with scratch_folder("export") as folder:
         model.export(folder, input_signature=[tf.TensorSpec(model.input_shape, tf.float32)], verbose=False)
         yield folder
 

@@ -25,7 +25,6 @@ full-rate band.
 from __future__ import annotations
 
 import contextlib
-import tempfile
 from collections.abc import Iterator
 
 import keras
@@ -34,6 +33,7 @@ import tensorflow as tf
 
 from converter.export import CALIBRATED_MODES, convert_saved
 from converter.fold import FoldedLeaf, classifier_layers
+from device.atomic import scratch_folder
 from device.contract import HOP_INPUT, SCORES_OUTPUT, STREAM_FILE, STREAM_STATES
 from device.streaming import StreamRunner, paused_recording
 from leaf_edge.frontends.leaf import Leaf
@@ -104,7 +104,7 @@ def saved_streaming_model(
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", step, specs)
-    with tempfile.TemporaryDirectory(prefix="leaf-edge-stream-") as folder:
+    with scratch_folder("stream") as folder:
         archive.write_out(folder, verbose=False)
         yield folder, stream
 

@@ -138,6 +138,12 @@ class AudioSpec:
     max_freq: float | None = None  # None: 97.5 % of Nyquist (LEAF's 7800 Hz at 16 kHz)
 
     def __post_init__(self) -> None:
+        numbers = (self.sample_rate, self.clip_seconds, self.n_filters, self.window_ms, self.stride_ms,
+                   self.min_freq, 0.0 if self.max_freq is None else self.max_freq)  # fmt: skip
+        if not all(
+            isinstance(n, (int, float)) and not isinstance(n, bool) and math.isfinite(n) for n in numbers
+        ):
+            raise LeafEdgeError("the audio spec's values must be finite numbers")
         if self.sample_rate <= 0 or self.clip_seconds <= 0 or self.n_filters <= 0:
             raise LeafEdgeError("--sample-rate, --clip-seconds and --n-filters must be positive")
         if self.clip_seconds > MAX_CLIP_SECONDS:
@@ -191,10 +197,11 @@ FORMAT_1_FRAMING = ("n_filters", "window_ms", "stride_ms", "init_range_hz")
 
 def upgraded_entry(entry: dict) -> dict:
     """A format-1 entry in today's layout (its framing moved from "frontend" into "audio")."""
-    if entry.get("format", 1) != 1:
-        return entry
-    audio, frontend = entry.get("audio", {}), entry.get("frontend", {})
-    low, high = frontend.get("init_range_hz", (None, None))
+    audio, frontend = entry.get("audio"), entry.get("frontend")
+    if entry.get("format", 1) != 1 or not isinstance(audio, dict) or not isinstance(frontend, dict):
+        return entry  # today's, or not an entry at all: validation says what is wrong
+    bounds = frontend.get("init_range_hz")
+    low, high = bounds if isinstance(bounds, list) and len(bounds) == 2 else (None, None)
     spec = {"sample_rate": audio.get("sample_rate"), "clip_seconds": audio.get("clip_seconds"),
             "n_filters": frontend.get("n_filters"), "window_ms": frontend.get("window_ms"),
             "stride_ms": frontend.get("stride_ms"), "min_freq": low, "max_freq": high}  # fmt: skip
@@ -257,16 +264,16 @@ def entry_problems(entry: dict) -> list[str]:
     if not isinstance(entry, dict):
         return ["is not a JSON object"]
     problems = _schema_problems(entry, ENTRY_SCHEMA, "")
-    if entry.get("streaming"):
+    if entry.get("streaming") is not None and not problems:
         problems += _schema_problems(entry["streaming"], STREAMING_SCHEMA, "streaming.")
     if INTEGRITY in entry:
         problems += _schema_problems({INTEGRITY: entry[INTEGRITY]}, INTEGRITY_SCHEMA, "")
     if problems:
         return problems
-    labels = entry["labels"]
-    if not labels or not all(isinstance(label, str) for label in labels):
+    labels, background = entry["labels"], entry["background_labels"]
+    if not labels or not all(isinstance(label, str) for label in labels + background):
         problems.append("labels is not a list of label names")
-    if not set(entry["background_labels"]) <= set(labels):
+    elif not set(background) <= set(labels):
         problems.append("background_labels names labels the model does not have")
     for part, check in (("audio", audio_spec), ("detection", DetectionSettings.from_metadata)):
         try:

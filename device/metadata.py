@@ -68,7 +68,7 @@ class ModelMetadata:
 
 
 def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else (value or "")
+    return value.decode(errors="replace") if isinstance(value, bytes) else (value or "")
 
 
 def _tflite_root(data: bytes, source: str):
@@ -167,7 +167,10 @@ def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
         return ModelMetadata(files=sorted(files), leaf_edge=leaf_edge)
     if not meta_schema.ModelMetadata.ModelMetadataBufferHasIdentifier(packed, 0):
         raise ModelFileError(f"{source}: its TFLITE_METADATA is not TFLite metadata (identifier M001)")
-    meta = meta_schema.ModelMetadataT.InitFromObj(meta_schema.ModelMetadata.GetRootAs(packed, 0))
+    try:
+        meta = meta_schema.ModelMetadataT.InitFromObj(meta_schema.ModelMetadata.GetRootAs(packed, 0))
+    except (struct.error, IndexError, ValueError, TypeError):  # what flatbuffers raises on damage
+        raise ModelFileError(f"{source}: its TFLITE_METADATA is damaged") from None
     sample_rate = channels = None
     label_file = None
     for subgraph in meta.subgraphMetadata or []:

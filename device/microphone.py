@@ -1,7 +1,9 @@
 """Live audio from a microphone through sounddevice (PortAudio), as a stream of chunks.
 
 The device is opened at the model's rate when it supports it, else at its own default rate (the
-classifier then resamples). Overflows are counted. A stream that dies (the audio server or a USB
+classifier then resamples). Overflows are counted, and so are blocks dropped when the classifier
+falls behind: the queue holds at most :data:`QUEUE_SECONDS` of audio, so what you hear is never
+more than that late. A stream that dies (the audio server or a USB
 microphone goes away) raises no exception in PortAudio, it just stops delivering; the chunk
 iterator notices, rescans the devices and reopens, and gives up with :class:`MicrophoneLost`.
 """
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from device.contract import LeafEdgeError
+
+QUEUE_SECONDS = 2.0  # audio waiting for the classifier beyond this is dropped, oldest first
 
 
 class MicrophoneError(LeafEdgeError):
@@ -102,14 +106,25 @@ class Microphone:
         self.stall_seconds = stall_seconds
         self.stats = CaptureStats()
         self.started_at: float | None = None  # time.monotonic() of the first sample
-        self._queue: queue.Queue[np.ndarray] = queue.Queue()
+        self._queue: queue.Queue[np.ndarray] = queue.Queue(
+            maxsize=max(1, round(QUEUE_SECONDS * rate / self.block))
+        )
         self._stream = None
         self._name = None
 
     def _callback(self, data, frames, time_info, status) -> None:
         if status.input_overflow:
             self.stats.overflows += 1
-        self._queue.put(data[:, 0].copy())
+        while True:
+            try:
+                self._queue.put_nowait(data[:, 0].copy())
+                return
+            except queue.Full:  # the classifier is behind: drop the oldest block, count it
+                self.stats.overflows += 1
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
 
     def _open(self) -> None:
         sd = _sounddevice()

@@ -14,6 +14,7 @@ starts at zero (see :mod:`converter.streaming`).
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import numpy as np
 from ai_edge_litert import schema_py_generated as tflite_schema
@@ -69,7 +70,12 @@ def stream_model(data: bytes, streaming: dict) -> bytes:
         raise ModelFileError(
             f"the model's streaming model ({streaming.get('file')}) is missing from its archive"
         )
-    model = gzip.decompress(stored) if streaming.get("encoding") == "gzip" else stored
+    try:
+        model = gzip.decompress(stored) if streaming.get("encoding") == "gzip" else stored
+    except (OSError, EOFError, zlib.error):
+        raise ModelFileError(
+            f"the model's streaming model ({streaming.get('file')}) does not decompress"
+        ) from None
     shared = streaming.get("shared_buffers", [])
     if not shared:
         return model

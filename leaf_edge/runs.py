@@ -12,13 +12,16 @@ RUN/ holds::
     conversion.npz  calibration sets and validation/test clips: the run converts without its
                     data set (leaf_edge.run_files)
     logs/           TensorBoard logs
+    train.lock      held while a process trains the run
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -99,6 +102,32 @@ def prepare_run(run: Path, config: TrainConfig) -> bool:
     run.mkdir(parents=True, exist_ok=True)
     write_json(config_path, config.to_dict())
     return False
+
+
+LOCK_FILE = "train.lock"
+
+
+@contextlib.contextmanager
+def run_lock(run: Path) -> Iterator[None]:
+    """Hold RUN/train.lock (an flock, let go however the process ends) while training: a second
+    ``train`` on the same folder refuses in one line instead of both dying over its files."""
+    import fcntl
+
+    with open(run / LOCK_FILE, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            raise DataError(
+                f"{run} is being trained by another process{f' (pid {holder})' if holder else ''}: "
+                "wait for it to finish, or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        yield
 
 
 def load_run(run: Path):

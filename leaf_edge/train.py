@@ -35,7 +35,7 @@ from leaf_edge.recipe import (
     spec_augment_layer,
 )
 from leaf_edge.run_files import CONVERSION_FILE
-from leaf_edge.runs import TrainConfig, prepare_run
+from leaf_edge.runs import TrainConfig, prepare_run, run_lock
 
 
 def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
@@ -69,101 +69,100 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     index = config.index()  # before the run folder exists: bad data or options leave nothing behind
     check_negative_options(config, index)
     resuming = prepare_run(workdir, config)
-    previous = workdir / "metrics.json"
-    metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
-    # the last epoch logged, not the count: a kill while an epoch was logged can lose its row
-    done = metrics["history"][-1]["epoch"] if metrics["history"] else 0
-    if resuming and (run / "model.keras").exists() and done >= config.epochs:
-        log(f"{run} is already trained; metrics in {run / 'metrics.json'}")
-        if chief and not (run / CONVERSION_FILE).exists():  # a run trained before they were kept
-            keep_conversion_inputs(run, config, index, load_data(config, index, log), log)
-        return metrics
+    with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
+        previous = workdir / "metrics.json"
+        metrics = json.loads(previous.read_text()) if previous.exists() else {"history": []}
+        # the last epoch logged, not the count: a kill while an epoch was logged can lose its row
+        done = metrics["history"][-1]["epoch"] if metrics["history"] else 0
+        if resuming and (run / "model.keras").exists() and done >= config.epochs:
+            log(f"{run} is already trained; metrics in {run / 'metrics.json'}")
+            if chief and not (run / CONVERSION_FILE).exists():  # a run trained before they were kept
+                keep_conversion_inputs(run, config, index, load_data(config, index, log), log)
+            return metrics
 
-    spec = config.spec
-    splits = load_data(config, index, log)
-    bank = negative_audio(config, log)
-    rooms, noise_bank = augmentation_sources(config, index, log, bank)
-    clips = len(splits["train"].labels)
-    steps = steps_per_epoch(clips, config.batch_size)
-    classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
-    alpha = config.augment.mixup
-    background = [i for i, label in enumerate(index.labels) if label in BACKGROUND_LABELS]
-    pool, mined = (
-        (None, 0) if bank is None else hard_negative_pool(workdir, bank, spec.clip_samples, config.seed)
-    )
-    negatives = None if bank is None else (noise_bank, pool, index.labels.index(SILENCE))
-    train_data = training_dataset(
-        splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives
-    )
-    why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
-    log(
-        f"{classifier} ({why}), {steps} steps an epoch "
-        f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
-        + (f", mixup alpha {alpha:g}" if alpha else "")
-    )
-
-    with strategy.scope():
-        model = build_model(
-            frontend=make_frontend(config.frontend, spec, config.gabor),
-            classifier=classifier,
-            labels=index.labels,
-            spec_augment=spec_augment_layer(config),
+        spec = config.spec
+        splits = load_data(config, index, log)
+        bank = negative_audio(config, log)
+        rooms, noise_bank = augmentation_sources(config, index, log, bank)
+        clips = len(splits["train"].labels)
+        steps = steps_per_epoch(clips, config.batch_size)
+        classifier = auto_classifier(clips) if config.classifier == "auto" else config.classifier
+        alpha = config.augment.mixup
+        background = [i for i, label in enumerate(index.labels) if label in BACKGROUND_LABELS]
+        pool, mined = (
+            (None, 0) if bank is None else hard_negative_pool(workdir, bank, spec.clip_samples, config.seed)
         )
-        model_frontend(model).trainable = not config.freeze_frontend
-        _compile(model, config, steps)
-    initial_epoch = 0
-    if done and (workdir / "last.keras").exists() and not (workdir / "backup").exists():
-        # A finished run given more epochs (its backup/ went at the end): go on from its last
-        # epoch, at the same schedule step. Once an extra epoch is done, backup/ resumes a kill.
-        model.set_weights(load_model(workdir / "last.keras").get_weights())
-        model.optimizer.iterations.assign(done * steps)
-        initial_epoch = done
-        log(f"extending the finished run from epoch {done} to {config.epochs}")
-
-    metrics["classifier"] = classifier
-    metrics["steps_per_epoch"] = steps
-    metrics["data"] = data_summary(index, splits)
-    validation = evaluation_dataset(splits["validation"], config.batch_size)
-    multi_worker = is_multi_worker(strategy)
-    # Across hosts every worker would have to re-estimate in step; there the moving averages stay.
-    bn_batches = None if multi_worker else iter(train_data)
-    proxy = None
-    if bank is not None:
-        validation_split = splits["validation"]
-        proxy = StreamProxy.of(config.negatives, validation_split.waves, validation_split.labels,
-                               background, spec.sample_rate, spec.clip_samples, config.seed)  # fmt: skip
-    epoch_log = EpochLog(workdir, metrics, chief, validation, bn_batches, log, proxy)
-    if multi_worker:
-        fit_across_workers(model, strategy, train_data, steps, config.epochs, workdir, epoch_log, log)
-    else:
-        callbacks = [
-            # backup/ first: metrics.json names an epoch only once its backup is whole, so a kill
-            # never leaves a half-written backup behind a finished epoch
-            keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
-            epoch_log,  # before TensorBoard: it fills in the validation metrics
-            *(
-                [
-                    HardNegativeMiner(
-                        bank, pool, mined, background, config.epochs, workdir, chief, config.seed, done, log
-                    )
-                ]
-                if bank is not None
-                else []
-            ),  # after EpochLog: it mines with re-estimated BatchNorm  # fmt: skip
-            keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
-        ]
-        model.fit(
-            train_data,
-            epochs=config.epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps,
-            callbacks=callbacks,
-            shuffle=False,  # the tf.data pipeline shuffles
-            verbose=verbose,
+        negatives = None if bank is None else (noise_bank, pool, index.labels.index(SILENCE))
+        train_data = training_dataset(
+            splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives
         )
-    if not chief:
-        shutil.rmtree(workdir, ignore_errors=True)
-        return metrics
-    finished = finish(run, config, splits, train_data, metrics, log, proxy)
-    keep_conversion_inputs(run, config, index, splits, log)
-    return finished
+        why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
+        log(
+            f"{classifier} ({why}), {steps} steps an epoch "
+            f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
+            + (f", mixup alpha {alpha:g}" if alpha else "")
+        )
+
+        with strategy.scope():
+            model = build_model(
+                frontend=make_frontend(config.frontend, spec, config.gabor),
+                classifier=classifier,
+                labels=index.labels,
+                spec_augment=spec_augment_layer(config),
+            )
+            model_frontend(model).trainable = not config.freeze_frontend
+            _compile(model, config, steps)
+        initial_epoch = 0
+        if done and (workdir / "last.keras").exists() and not (workdir / "backup").exists():
+            # A finished run given more epochs (its backup/ went at the end): go on from its last
+            # epoch, at the same schedule step. Once an extra epoch is done, backup/ resumes a kill.
+            model.set_weights(load_model(workdir / "last.keras").get_weights())
+            model.optimizer.iterations.assign(done * steps)
+            initial_epoch = done
+            log(f"extending the finished run from epoch {done} to {config.epochs}")
+
+        metrics["classifier"] = classifier
+        metrics["steps_per_epoch"] = steps
+        metrics["data"] = data_summary(index, splits)
+        validation = evaluation_dataset(splits["validation"], config.batch_size)
+        multi_worker = is_multi_worker(strategy)
+        # Across hosts every worker would have to re-estimate in step; there the moving averages stay.
+        bn_batches = None if multi_worker else iter(train_data)
+        proxy = None
+        if bank is not None:
+            validation_split = splits["validation"]
+            proxy = StreamProxy.of(config.negatives, validation_split.waves, validation_split.labels,
+                                   background, spec.sample_rate, spec.clip_samples, config.seed)  # fmt: skip
+        epoch_log = EpochLog(workdir, metrics, chief, validation, bn_batches, log, proxy)
+        if multi_worker:
+            fit_across_workers(model, strategy, train_data, steps, config.epochs, workdir, epoch_log, log)
+        else:
+            miner = None
+            if bank is not None:  # after EpochLog: it mines with re-estimated BatchNorm
+                miner = HardNegativeMiner(
+                    bank, pool, mined, background, config.epochs, workdir, chief, config.seed, done, log
+                )
+            callbacks = [
+                # The epoch's files first (metrics.json, best and last models, each atomic), then
+                # backup/: a kill before the backup is whole costs the epoch in progress, which the
+                # rerun trains again; a kill after it costs nothing.
+                epoch_log,  # before TensorBoard: it fills in the validation metrics
+                *([miner] if miner else []),
+                keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
+                keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
+            ]
+            model.fit(
+                train_data,
+                epochs=config.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps,
+                callbacks=callbacks,
+                shuffle=False,  # the tf.data pipeline shuffles
+                verbose=verbose,
+            )
+        if not chief:
+            shutil.rmtree(workdir, ignore_errors=True)
+            return metrics
+        finished = finish(run, config, splits, train_data, metrics, log, proxy)
+        keep_conversion_inputs(run, config, index, splits, log)
+        return finished

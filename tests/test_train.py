@@ -232,3 +232,51 @@ def test_a_finished_run_goes_on_with_more_epochs(tiny_keywords, tmp_path):
     assert (run / "model.keras").exists()
     fewer = run_cli(*args, "--epochs", "1")
     assert fewer.returncode == 1 and "epochs differ" in fewer.stderr
+
+
+def test_a_second_train_on_a_folder_in_training_refuses_in_one_line(tmp_path):
+    """Two `train` processes on one --out once both died and left a 0-byte latest.weights.h5."""
+    from leaf_edge.runs import LOCK_FILE
+
+    data = tmp_path / "tones"
+    make_tree(data, ["low", "high"], per_label=8)
+    run = tmp_path / "run"
+    args = ["train", str(data), "--out", str(run), "--frontend", "mel", "--epochs", "50", "--batch-size", "8",
+            "--no-augment", "--split-by", "file"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    first = subprocess.Popen([*CLI, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 300
+        while not (run / LOCK_FILE).exists() or not (run / LOCK_FILE).read_text().strip():
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        second = CliRunner().invoke(main, args)
+    finally:
+        first.kill()
+        first.wait()
+    assert second.exit_code == 1 and "is being trained by another process" in second.output
+    assert f"(pid {first.pid})" in second.output and len(second.output.strip().splitlines()) == 1
+
+
+def test_a_write_that_fails_is_one_line_and_leaves_no_half_written_file(tmp_path):
+    """A full disk, as the file-size limit makes it (EFBIG where ENOSPC would come): the run says
+    so in one line and keeps no model under its name, nor a temporary one."""
+    import resource
+
+    data = tmp_path / "tones"
+    make_tree(data, ["low", "mid", "high"], per_label=12)
+    run = tmp_path / "run"
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    command = [*CLI, "train", str(data), "--out", str(run), "--frontend", "mel", "--epochs", "1",
+               "--batch-size", "8", "--no-augment", "--split-by", "file"]  # fmt: skip
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env=env, preexec_fn=small_disk
+    )
+    assert result.returncode == 1, result.stdout[-1000:] + result.stderr[-2000:]
+    assert "File too large" in result.stderr and "Traceback" not in result.stderr
+    assert not (run / "best.keras").exists() and not list(run.glob(".*.keras"))

@@ -118,3 +118,25 @@ def test_listen_refuses_a_rate_no_microphone_has():
 def test_the_api_refuses_a_hop_that_would_run_for_ever(hop):
     with pytest.raises(LeafEdgeError, match="the hop must be"):
         DetectionSettings(hop_seconds=hop)
+
+
+def test_a_few_hundred_fuzz_cases_are_answered_or_refused():
+    """bench/fuzz.py's seeded mutations of a WAV, of the leaf-edge entry and of both embedded
+    models (crashes and hangs caught by its worker processes): only results and the project's
+    own errors (the benchmark runs 100,000)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    fuzz = Path(__file__).resolve().parents[2] / "bench" / "fuzz.py"
+    command = [sys.executable, str(fuzz), "--cases", "450", "--workers", "1", "--seed", "7"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert set(summary["outcomes"]) == {"ok", "refused"}, summary["first_defects"]
+    assert sum(summary["outcomes"].values()) == 450 and summary["by_kind"] == {
+        "audio": 150,
+        "entry": 150,
+        "model": 150,
+    }

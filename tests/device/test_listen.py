@@ -117,3 +117,20 @@ def test_list_devices_shows_the_virtual_microphone(virtual_mic):
     )  # fmt: skip
     devices = json.loads(result.stdout)
     assert {"pulse", "default"} <= {d["name"] for d in devices}
+
+
+def test_a_listener_that_falls_behind_drops_the_oldest_audio_and_counts_it():
+    """PortAudio's callback fills the queue however slow the classifier is: it holds at most
+    QUEUE_SECONDS (latency cannot grow without bound), and every block dropped is an overflow."""
+    import numpy as np
+    import sounddevice as sd
+
+    from device.microphone import QUEUE_SECONDS, Microphone
+
+    mic = Microphone(device=0, rate=16000, block_seconds=0.05)  # not opened: the callback alone
+    blocks = 200  # 10 s of audio that nobody takes
+    for i in range(blocks):
+        mic._callback(np.full((800, 1), i, np.float32), 800, None, sd.CallbackFlags())
+    kept = mic._queue.qsize()
+    assert kept == round(QUEUE_SECONDS / 0.05) and mic.stats.overflows == blocks - kept
+    assert mic._queue.get_nowait()[0] == blocks - kept  # the newest audio is what is left
