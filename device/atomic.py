@@ -27,9 +27,10 @@ def _running(pid: int) -> bool:
     return True
 
 
-def remove_leftovers(folder: Path, prefix: str) -> None:
-    """Remove ``folder``'s entries named ``{prefix}{pid}-...`` whose process has ended."""
-    pattern = re.compile(re.escape(prefix) + r"(\d+)-")
+def remove_leftovers(folder: Path, prefix: str | None = None) -> None:
+    """Remove ``folder``'s entries named ``{prefix}{pid}-...`` whose process has ended; without a
+    prefix, every temporary file :func:`atomic_path` left there."""
+    pattern = re.compile(re.escape(prefix) + r"(\d+)-" if prefix else r"\..+-(\d+)-[a-z0-9_]{8}")
     for entry in folder.iterdir() if folder.is_dir() else ():
         match = pattern.match(entry.name)
         if match and not _running(int(match.group(1))):

@@ -164,6 +164,8 @@ def classify(paths, top_k, threads, window_model, as_json, **detection) -> None:
     failed = 0
     for path in files:
         try:
+            if path.is_dir():
+                raise AudioInputError(f"{path}: a folder, not an audio file")
             if not path.is_file():
                 raise AudioInputError(f"{path}: no such file")
             result = classify_file(classifier, path, settings, top_k)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from device.atomic import write_json
+from device.atomic import remove_leftovers, write_json
 from device.contract import AudioSpec
 from leaf_edge.data.augment import AugmentConfig
 from leaf_edge.data.folders import DataError, DatasetIndex, hold_out_engine, index_folder
@@ -86,6 +86,7 @@ def prepare_run(run: Path, config: TrainConfig) -> bool:
     """Create RUN/ or check it belongs to this configuration. True when resuming."""
     config_path = run / "config.json"
     if config_path.exists():
+        remove_leftovers(run)  # what a kill -9 during a write left
         previous = TrainConfig.from_dict(json.loads(config_path.read_text())).to_dict()
         changed = sorted(k for k in previous if previous[k] != config.to_dict().get(k))
         if changed == ["epochs"] and config.epochs > previous["epochs"]:

@@ -32,3 +32,15 @@ def test_a_killed_conversions_scratch_folder_goes_at_the_next_conversion():
         assert not left.exists() and Path(folder).is_dir()
         assert Path(folder).name.startswith(f"leaf-edge-export-{os.getpid()}-")
     assert not Path(folder).exists()
+
+
+def test_a_folder_can_be_cleared_of_every_killed_writers_file(tmp_path):
+    """What a resumed training run does first: any target's temporary files of ended processes."""
+    from device.atomic import remove_leftovers
+
+    names = [f".best-{GONE}-abcd1234.keras", f".metrics-{GONE}-x_y1z2w3.json",
+             f".last-{os.getpid()}-abcd1234.keras", ".gitignore", "best.keras"]  # fmt: skip
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    remove_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names[2:])

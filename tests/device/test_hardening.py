@@ -140,3 +140,10 @@ def test_a_few_hundred_fuzz_cases_are_answered_or_refused():
         "entry": 150,
         "model": 150,
     }
+
+
+def test_a_folder_named_like_audio_is_called_a_folder(tmp_path):
+    folder = tmp_path / "x.wav"
+    folder.mkdir()
+    result = CliRunner().invoke(main, ["classify", str(MODEL), str(folder)])
+    assert result.exit_code == 1 and f"{folder}: a folder, not an audio file" in result.output
