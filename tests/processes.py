@@ -1,7 +1,8 @@
-"""Child processes that a test interrupts with Ctrl-C (SIGINT)."""
+"""Child processes that a test interrupts with Ctrl-C (SIGINT), or runs on a nearly full disk."""
 
 from __future__ import annotations
 
+import resource
 import signal
 
 
@@ -13,3 +14,14 @@ def interruptible() -> None:
     test suite started that way (a CI runner, ``nohup ... &``) could not interrupt its children.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def small_disk(limit_bytes: int):
+    """``preexec_fn`` that stops the child's files at ``limit_bytes``, as a full disk would stop
+    them: a write past it fails with EFBIG ("File too large") where a full disk gives ENOSPC."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails instead of the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return limit

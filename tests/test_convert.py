@@ -284,6 +284,26 @@ def test_interrupted_conversion_leaves_nothing(tiny_run, tmp_path):
     assert list(output.parent.iterdir()) == []
 
 
+def test_a_conversion_onto_a_full_disk_is_one_line_and_leaves_nothing(tiny_run, tmp_path):
+    """ENOSPC once ended in a traceback after 35 s; TensorFlow's own writers fail the same way."""
+    import tempfile
+    from pathlib import Path
+
+    from tests.processes import small_disk
+
+    output = tmp_path / "m.tflite"
+    command = [sys.executable, "-m", "leaf_edge.cli", "convert", str(tiny_run), "-o", str(output),
+               "--no-streaming"]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=small_disk(256 * 1024))  # fmt: skip
+    _, stderr = process.communicate(timeout=600)
+    assert process.returncode == 1, stderr[-2000:]
+    errors = [line for line in stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and "File too large" in errors[0] and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+    assert not list(Path(tempfile.gettempdir()).glob(f"leaf-edge-export-{process.pid}-*"))
+
+
 def test_folded_mel_frontend_equals_the_trained_one(golden):
     """The mel STFT as a strided real convolution gives the reference mel filterbanks."""
 

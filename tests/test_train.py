@@ -261,22 +261,27 @@ def test_a_second_train_on_a_folder_in_training_refuses_in_one_line(tmp_path):
 def test_a_write_that_fails_is_one_line_and_leaves_no_half_written_file(tmp_path):
     """A full disk, as the file-size limit makes it (EFBIG where ENOSPC would come): the run says
     so in one line and keeps no model under its name, nor a temporary one."""
-    import resource
+    from tests.processes import small_disk
 
     data = tmp_path / "tones"
     make_tree(data, ["low", "mid", "high"], per_label=12)
     run = tmp_path / "run"
 
-    def small_disk():
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not the process
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
-
     command = [*CLI, "train", str(data), "--out", str(run), "--frontend", "mel", "--epochs", "1",
                "--batch-size", "8", "--no-augment", "--split-by", "file"]  # fmt: skip
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run(
-        command, capture_output=True, text=True, timeout=600, env=env, preexec_fn=small_disk
+        command, capture_output=True, text=True, timeout=600, env=env, preexec_fn=small_disk(64 * 1024)
     )
     assert result.returncode == 1, result.stdout[-1000:] + result.stderr[-2000:]
     assert "File too large" in result.stderr and "Traceback" not in result.stderr
     assert not (run / "best.keras").exists() and not list(run.glob(".*.keras"))
+
+
+def test_a_run_folder_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "file").write_text("")
+    data = tmp_path / "tones"
+    make_tree(data, ["low", "high"], per_label=8)
+    result = CliRunner().invoke(main, ["train", str(data), "--out", str(tmp_path / "file" / "run")])
+    assert result.exit_code == 1 and "Not a directory" in result.output
+    assert len(result.output.strip().splitlines()) == 1

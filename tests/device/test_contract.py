@@ -74,6 +74,16 @@ def broken(change) -> dict:
         (lambda e: e["detection"].update(threshold=1.5), "detection: thresholds are probabilities"),
         (lambda e: e.update(streaming={"file": "stream.tflite.gz"}), "has no streaming.hop_samples"),
         (lambda e: e.pop("quantization"), "has no quantization"),
+        (lambda e: e.update(format="2"), "format is str, not int"),
+        (lambda e: e.update(format=None), "format is NoneType, not int"),
+        (lambda e: e.update(detection=[0.25, 3]), "detection is list, not dict"),
+        (lambda e: e["detection"].update(threshold="0.6"), "detection:"),
+        (lambda e: e["detection"].update(hop_seconds=1e-9), "detection: the hop must be"),
+        (lambda e: e.update(background_labels=5), "background_labels is int, not list"),
+        (
+            lambda e: e["audio"].update(clip_seconds=float("nan")),
+            "audio: the audio spec's values must be finite",
+        ),
     ],
 )
 def test_an_entry_the_runtime_cannot_trust_is_a_one_line_error(tmp_path, change, message):
@@ -158,3 +168,17 @@ def test_a_model_that_contradicts_its_metadata_is_a_one_line_error(
     with pytest.raises(ModelFileError) as caught:
         Classifier(path)
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [(b"[1, 2]", "is not a JSON object"), (b'"x"', "is not a JSON object"), (b"{", "not valid JSON")],
+)
+def test_an_entry_that_is_not_an_object_is_a_one_line_error(tmp_path, text, message):
+    from device.metadata import model_parts, with_files
+
+    flatbuffer, files = model_parts(MODEL.read_bytes())
+    path = tmp_path / "odd.tflite"
+    path.write_bytes(with_files(flatbuffer, {**files, LEAF_EDGE_FILE: text}))
+    with pytest.raises(ModelFileError, match=message):
+        Classifier(path)
