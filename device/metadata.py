@@ -34,6 +34,9 @@ from device.contract import (
     upgraded_entry,
 )
 
+# What the flatbuffers reader raises on damaged bytes (TypeError: an offset out of its type's range).
+FLATBUFFER_DAMAGE = (struct.error, IndexError, ValueError, TypeError)
+
 
 class ModelFileError(LeafEdgeError):
     """A file that is not a usable leaf-edge model; the message says what is wrong or missing."""
@@ -77,7 +80,7 @@ def _tflite_root(data: bytes, source: str):
     try:
         root = tflite_schema.Model.GetRootAs(data, 0)
         root.BuffersLength(), root.MetadataLength()
-    except (struct.error, IndexError, ValueError):  # what flatbuffers raises on damaged bytes
+    except FLATBUFFER_DAMAGE:
         raise ModelFileError(f"{source} is a damaged or truncated TFLite file") from None
     return root
 
@@ -94,7 +97,7 @@ def metadata_buffer(data: bytes, source: str = "the model") -> bytes | None:
             if buffer.Offset() > 1:  # stored outside the flatbuffer (models over 2 GB)
                 return bytes(data[buffer.Offset() : buffer.Offset() + buffer.Size()])
             return buffer.DataAsNumpy().tobytes() if buffer.DataLength() else b""
-    except (struct.error, IndexError, ValueError):
+    except FLATBUFFER_DAMAGE:
         raise ModelFileError(f"{source} is a damaged or truncated TFLite file") from None
     return None
 
@@ -169,7 +172,7 @@ def read_metadata(data: bytes, source: str = "the model") -> ModelMetadata:
         raise ModelFileError(f"{source}: its TFLITE_METADATA is not TFLite metadata (identifier M001)")
     try:
         meta = meta_schema.ModelMetadataT.InitFromObj(meta_schema.ModelMetadata.GetRootAs(packed, 0))
-    except (struct.error, IndexError, ValueError, TypeError):  # what flatbuffers raises on damage
+    except FLATBUFFER_DAMAGE:
         raise ModelFileError(f"{source}: its TFLITE_METADATA is damaged") from None
     sample_rate = channels = None
     label_file = None
