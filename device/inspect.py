@@ -5,10 +5,15 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from device.contract import LeafEdgeError, audio_spec
-from device.metadata import read_metadata
+from device.contract import INTEGRITY, LeafEdgeError, audio_spec
+from device.metadata import damage, read_metadata
 from device.ops import io_tensors, op_summary, read_ops, signatures
 from device.streaming import stream_model
+
+INTEGRITY_TEXT = {
+    "intact": "sealed; the SHA-256 of the flatbuffer and of every member match",
+    "not sealed": "not sealed (written before leaf-edge sealed its files)",
+}
 
 
 def describe(path: Path) -> dict:
@@ -16,8 +21,10 @@ def describe(path: Path) -> dict:
     data = Path(path).read_bytes()
     metadata = read_metadata(data, str(path))
     inputs, outputs = io_tensors(data)
-    streaming = (metadata.leaf_edge or {}).get("streaming")
+    entry = metadata.leaf_edge if isinstance(metadata.leaf_edge, dict) else {}
+    streaming = entry.get("streaming")
     stream = stream_model(data, streaming) if streaming else None
+    sealed = entry.get(INTEGRITY)
     return {
         "path": str(path),
         "size_bytes": len(data),
@@ -27,6 +34,7 @@ def describe(path: Path) -> dict:
         "signatures": {"window": signatures(data), "streaming": signatures(stream) if stream else []},
         "metadata": dataclasses.asdict(metadata),
         "missing_for_leaf_edge": metadata.missing(),
+        "integrity": "not sealed" if not isinstance(sealed, dict) else (damage(data, sealed) or "intact"),
     }
 
 
@@ -62,6 +70,7 @@ def format_description(info: dict) -> str:
         rows += _leaf_edge_rows(entry)
     if meta["files"]:
         rows.append(("files", ", ".join(meta["files"])))
+    rows.append(("integrity", INTEGRITY_TEXT.get(info["integrity"], f"DAMAGED: {info['integrity']} changed")))
     for model, found in info["signatures"].items():
         rows += [(f"{model} signature", f"{s['key']}: {', '.join(s['inputs'])} -> {', '.join(s['outputs'])}")
                  for s in found]  # fmt: skip

@@ -147,6 +147,11 @@ def test_flipped_bytes_anywhere_are_a_one_line_error_before_litert_runs(tmp_path
     message = str(caught.value)
     expected = "its TFLite flatbuffer changed" if part == "flatbuffer" else f"its {part} fails its checksum"
     assert "is damaged" in message and expected in message and "\n" not in message
+    if part == "flatbuffer":  # inspect still describes the file, and says what is damaged
+        from device.inspect import describe
+
+        assert describe(path)["integrity"] == "its TFLite flatbuffer"
+        assert describe(STREAMING)["integrity"] == "intact"
 
 
 @pytest.mark.parametrize(
