@@ -31,30 +31,44 @@ def classifier() -> Classifier:
     return Classifier(MODEL)
 
 
-def nan_scores_model(tmp_path):
-    """The int8 mel model with its softmax turned into a log (of logits, some negative: NaN), sealed
-    again as a converter would: LiteRT loads and runs it, and it scores NaN."""
+def changed_graph(tmp_path, change, name: str):
+    """The int8 mel model with its graph changed by ``change(model, graph)``, sealed again as a
+    converter would: what a wrong converter could write."""
     import flatbuffers
 
     data = MODEL.read_bytes()
     flatbuffer, files = model_parts(data)
     model = tflite_schema.ModelT.InitFromPackedBuf(flatbuffer, 0)
-    graph = model.subgraphs[0]
-    softmax = next(op for op in graph.operators if graph.outputs[0] in op.outputs)
-    codes = [code.builtinCode for code in model.operatorCodes]
-    softmax.opcodeIndex = codes.index(tflite_schema.BuiltinOperator.LOG)  # the mel frontend has one
-    softmax.builtinOptionsType, softmax.builtinOptions = 0, None
+    change(model, model.subgraphs[0])
     builder = flatbuffers.Builder(len(flatbuffer))
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    out = tmp_path / "nan.tflite"
+    out = tmp_path / name
     entry = read_leaf_edge_metadata(data).leaf_edge
     out.write_bytes(with_leaf_edge_entry(with_files(bytes(builder.Output()), files), entry))
     return out
 
 
+def softmax_to_log(model, graph) -> None:
+    """Its softmax turned into a log of the logits (some negative: NaN); LiteRT runs it."""
+    softmax = next(op for op in graph.operators if graph.outputs[0] in op.outputs)
+    codes = [code.builtinCode for code in model.operatorCodes]
+    softmax.opcodeIndex = codes.index(tflite_schema.BuiltinOperator.LOG)  # the mel frontend has one
+    softmax.builtinOptionsType, softmax.builtinOptions = 0, None
+
+
+def second_input(model, graph) -> None:
+    """A second graph input that nothing would ever set (the waveform's tensor named twice)."""
+    graph.inputs = [*graph.inputs, graph.inputs[0]]
+
+
 def test_a_model_that_scores_nan_is_refused_at_load(tmp_path):
     with pytest.raises(ModelFileError, match="on silence, the model's scores are NaN or infinite"):
-        Classifier(nan_scores_model(tmp_path))
+        Classifier(changed_graph(tmp_path, softmax_to_log, "nan.tflite"))
+
+
+def test_a_model_with_a_second_input_is_refused(tmp_path):
+    with pytest.raises(ModelFileError, match="its window model takes 2 inputs"):
+        Classifier(changed_graph(tmp_path, second_input, "two-inputs.tflite"))
 
 
 @pytest.mark.parametrize(
