@@ -10,6 +10,8 @@ and saved, is the one the weights describe.
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -22,6 +24,34 @@ from leaf_edge.model import reestimate_batchnorm, save_model
 from leaf_edge.negative_training import CHECKPOINT_FA_PER_HOUR
 
 BN_BATCHES_PER_EPOCH = 10
+BACKUP_DIR = "backup"  # RUN/backup/: Keras' BackupAndRestore (weights, optimizer, epoch)
+BACKUP_EPOCH_FILE = "training_metadata.json"  # where BackupAndRestore notes the epoch it holds
+
+
+def backed_up_epoch(run: Path) -> int:
+    """The epoch RUN/backup/ holds (0 without one)."""
+    state = run / BACKUP_DIR / BACKUP_EPOCH_FILE
+    return int(json.loads(state.read_text())["epoch"]) if state.exists() else 0
+
+
+class KillSafeBackup(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore (double checkpoint) that survives a kill during the very first backup.
+
+    Keras falls back to the previous backup when the latest cannot be read, but after epoch 1
+    there is none, and the run would fail at every rerun. Then the backup is dropped and the run
+    starts again: the kill costs the epoch in progress, as any kill may.
+    """
+
+    def __init__(self, run: Path):
+        super().__init__(str(run / BACKUP_DIR), double_checkpoint=True)
+
+    def on_train_begin(self, logs=None):
+        try:
+            super().on_train_begin(logs)
+        except OSError:
+            if Path(self._prev_weights_path).exists():
+                raise
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
 
 
 def validate(model: keras.Model, validation: tf.data.Dataset) -> dict:
@@ -71,6 +101,17 @@ class EpochLog(keras.callbacks.Callback):
         self.run, self.metrics, self.write, self.log = run, metrics, write, log
         self.validation, self.bn_batches, self.stream_proxy = validation, bn_batches, stream_proxy
         self.started = time.monotonic()
+
+    def on_train_begin(self, logs=None):
+        """After a kill between an epoch's backup and its files, do that epoch's bookkeeping now:
+        the restored weights are the epoch's own, so nothing is trained again or lost."""
+        logged = self.metrics["history"][-1]["epoch"] if self.metrics["history"] else 0
+        backed_up = backed_up_epoch(self.run)
+        if backed_up > logged:
+            self.log(
+                f"epoch {backed_up} was backed up but not yet logged when the run stopped: logging it now"
+            )
+            self.on_epoch_end(backed_up - 1, {})
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.monotonic()

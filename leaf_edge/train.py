@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 
 from device.contract import BACKGROUND_LABELS, SILENCE
-from leaf_edge.checkpoints import EpochLog
+from leaf_edge.checkpoints import BACKUP_DIR, EpochLog, KillSafeBackup
 from leaf_edge.classifiers import auto_classifier
 from leaf_edge.datasets import data_summary, evaluation_dataset, load_data, steps_per_epoch, training_dataset
 from leaf_edge.distributed import fit_across_workers, is_chief, is_multi_worker, strategy_for
@@ -113,7 +113,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             model_frontend(model).trainable = not config.freeze_frontend
             _compile(model, config, steps)
         initial_epoch = 0
-        if done and (workdir / "last.keras").exists() and not (workdir / "backup").exists():
+        if done and (workdir / "last.keras").exists() and not (workdir / BACKUP_DIR).exists():
             # A finished run given more epochs (its backup/ went at the end): go on from its last
             # epoch, at the same schedule step. Once an extra epoch is done, backup/ resumes a kill.
             model.set_weights(load_model(workdir / "last.keras").get_weights())
@@ -143,12 +143,12 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
                     bank, pool, mined, background, config.epochs, workdir, chief, config.seed, done, log
                 )
             callbacks = [
-                # The epoch's files first (metrics.json, best and last models, each atomic), then
-                # backup/: a kill before the backup is whole costs the epoch in progress, which the
-                # rerun trains again; a kill after it costs nothing.
+                # backup/ first: metrics.json names an epoch only once its backup is whole. A kill
+                # while an epoch's files are written leaves the backup ahead of metrics.json, and
+                # EpochLog writes that epoch's files at the rerun (see checkpoints).
+                KillSafeBackup(workdir),
                 epoch_log,  # before TensorBoard: it fills in the validation metrics
                 *([miner] if miner else []),
-                keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True),
                 keras.callbacks.TensorBoard(str(workdir / "logs"), write_graph=False),
             ]
             model.fit(
