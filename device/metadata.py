@@ -142,10 +142,8 @@ def damage(data: bytes, expected: dict) -> str | None:
     found = integrity(flatbuffer, files)
     if found["flatbuffer_sha256"] != expected.get("flatbuffer_sha256"):
         return "its TFLite flatbuffer"
-    named = expected.get("files_sha256", {})
-    changed = sorted(set(named) ^ set(found["files_sha256"]) | {
-        name for name in named if found["files_sha256"].get(name) != named[name]
-    })  # fmt: skip
+    named, present = expected.get("files_sha256", {}), found["files_sha256"]
+    changed = sorted(name for name in {*named, *present} if named.get(name) != present.get(name))
     return f"its {', '.join(changed)}" if changed else None
 
 
