@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import click
 
 from converter import IO_TYPES, MODES
+from device.cli import to_json
 from device.contract import TASKS
 from device.errors import user_errors
 from leaf_edge.run_files import CALIBRATION_DRAWS
@@ -127,7 +127,7 @@ def convert(
         calibration_draws=calibration_draws,
     )
     if as_json:
-        click.echo(json.dumps(report, indent=2))
+        click.echo(to_json(report, indent=2))
         return
     click.echo(f"wrote {output} ({report['size_bytes'] / 1e6:.2f} MB, {quantize})")
     if "accuracy_tflite" in report:

@@ -33,9 +33,20 @@ class Finite(click.FloatRange):
         return number
 
 
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def to_json(value, **options) -> str:
-    """JSON that any parser reads: a NaN or infinity is an error here, never printed as NaN."""
-    return json.dumps(value, allow_nan=False, **options)
+    """JSON that any parser reads, for every command's ``--json``: a NaN or infinity (a figure
+    with nothing to measure, such as the latency of no detection) is written as null."""
+    return json.dumps(_finite(value), allow_nan=False, **options)
 
 
 SECONDS = Finite(0, MAX_SECONDS, min_open=True)

@@ -7,12 +7,12 @@ one-line errors. TensorFlow is imported only when a command runs.
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 
 import click
 
+from device.cli import to_json
 from device.errors import user_errors
 from leaf_edge.data.instruments import InstrumentSetConfig
 
@@ -377,7 +377,7 @@ def evaluate(
         if negative_pauses and not negatives:
             raise click.UsageError("--negative-pauses needs --negatives DIR")
         reports = stream_reports(targets, data_dir, split, negatives, engine, seed, picture, negative_pauses)
-        click.echo(json.dumps(reports, indent=2) if as_json else format_stream_report(reports, picture))
+        click.echo(to_json(reports, indent=2) if as_json else format_stream_report(reports, picture))
         return
     if len(targets) != 1 or negatives or engine or negative_pauses:
         raise click.UsageError("one RUN without --stream; --negatives and --engine go with --stream")
@@ -386,7 +386,7 @@ def evaluate(
     from leaf_edge.evaluate import evaluate_run, format_report
 
     report = evaluate_run(targets[0], data_dir, split)
-    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+    click.echo(to_json(report, indent=2) if as_json else format_report(report))
 
 
 @click.command()
@@ -459,4 +459,4 @@ def calibrate(
                       speech and _non_negative(speech, "--target-speech-fa-per-hour"))  # fmt: skip
     report = calibrate_model(model, data_dir, negatives, out, targets, split, seed,
                              log=(lambda *_: None) if as_json else click.echo)  # fmt: skip
-    click.echo(json.dumps(report, indent=2) if as_json else format_calibration(report))
+    click.echo(to_json(report, indent=2) if as_json else format_calibration(report))

@@ -161,3 +161,14 @@ def test_a_folder_named_like_audio_is_called_a_folder(tmp_path):
     folder.mkdir()
     result = CliRunner().invoke(main, ["classify", str(MODEL), str(folder)])
     assert result.exit_code == 1 and f"{folder}: a folder, not an audio file" in result.output
+
+
+def test_every_json_output_is_json_even_with_nothing_to_measure():
+    """`evaluate --stream --json` of a model that detects nothing has no latency: NaN, which
+    json.dumps would print as NaN (not JSON). Every --json goes through to_json."""
+    import json
+
+    from device.cli import to_json
+
+    text = to_json({"latency": float("nan"), "rates": [1.5, float("inf")], "n": 3})
+    assert json.loads(text) == {"latency": None, "rates": [1.5, None], "n": 3} and "NaN" not in text
