@@ -11,6 +11,7 @@ from converter.streaming import LeafStream
 from device.contract import AudioSpec
 from leaf_edge.frontends import grouped
 from leaf_edge.frontends.leaf import Leaf
+from leaf_edge.frontends.leaf_functions import compressed
 from tests.speech import recording
 
 
@@ -121,10 +122,12 @@ def grouped_model(tiny_run, tmp_path_factory):
 def test_one_leaf_keras_window_and_streaming_tflite_agree(tiny_run, tiny_model, grouped_model, speech, gabor):
     """The same clip through the three modes of one LEAF: the Keras model (its frontend in
     ``gabor`` mode), the window .tflite and the streaming .tflite (LiteRT, XNNPACK), the stream
-    fed the clip after a pause and run on until its window is the clip. Their scores agree to
-    float rounding, and so do their frames, but for the two at each end: there the window model
-    pools energies zero-padded outside the clip ('SAME', as the reference), the stream the
-    energies its filters really give as they run into the pause."""
+    fed the clip after a pause and run on until its window is the clip. Their frames agree to
+    float rounding, but for the two at each end: there the window model pools energies
+    zero-padded outside the clip ('SAME', as the reference), the stream the energies its filters
+    really give as they run into the pause. So each .tflite's scores are compared with Keras's
+    compression and classifier run on that model's own frames: the stream's end frames can move
+    a briefly trained classifier's scores by more than rounding."""
     import keras
 
     from device.metadata import read_leaf_edge_metadata
@@ -143,10 +146,13 @@ def test_one_leaf_keras_window_and_streaming_tflite_agree(tiny_run, tiny_model, 
     frontend.set_weights(trained.get_weights())
     clip = speech[np.newaxis, 16000:32000]
     keras_frames = frontend.energies(tf.constant(clip)).numpy()[0]
-    x = frontend(clip)
-    for layer in model.layers[2:]:  # the classifier, as the model runs it in inference
-        x = layer(x, training=False)
-    keras_scores = keras.ops.softmax(x).numpy()[0]
+
+    def keras_scores(frames):
+        weights = frontend.weights_now()
+        x = compressed(tf.constant(frames[np.newaxis]), weights)
+        for layer in model.layers[2:]:  # the classifier, as the model runs it in inference
+            x = layer(x, training=False)
+        return keras.ops.softmax(x).numpy()[0]
 
     window_scores = ModelRunner(data).scores(clip)[0]
     stream: StreamRunner = open_stream(data, info)
@@ -158,6 +164,5 @@ def test_one_leaf_keras_window_and_streaming_tflite_agree(tiny_run, tiny_model, 
     scale = np.abs(keras_frames).max()
     inside = slice(2, -2)  # frames whose pooling window lies within the clip
     np.testing.assert_allclose(stream_frames[inside], keras_frames[inside], rtol=1e-4, atol=1e-4 * scale)
-    for scores in (window_scores, stream_scores):
-        np.testing.assert_allclose(scores, keras_scores, atol=1e-3)
-    assert window_scores.argmax() == stream_scores.argmax() == keras_scores.argmax()
+    for scores, frames in ((window_scores, keras_frames), (stream_scores, stream_frames)):
+        np.testing.assert_allclose(scores, keras_scores(frames), atol=1e-4)

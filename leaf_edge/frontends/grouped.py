@@ -142,9 +142,7 @@ def band_energies(context: tf.Tensor, polyphase, decimation: int, taps: int) -> 
     needed = (rows - 1 + blocks) * block
     audio = tf.pad(context, [[0, 0], [0, max(0, needed - length)]])[:, :needed]
     y = tf.nn.conv1d(tf.reshape(audio, [-1, needed // block, block]), polyphase, stride=1, padding="VALID")
-    y = tf.reshape(y, [-1, rows * phases, channels])[:, :outputs]
-    m = channels // 2
-    return tf.square(y[:, :, :m]) + tf.square(y[:, :, m:])
+    return gabor.squared_modulus(tf.reshape(y, [-1, rows * phases, channels])[:, :outputs])
 
 
 def band_pool(energies: tf.Tensor, taps: tf.Tensor, stride: int, decimation: int) -> tf.Tensor:
