@@ -33,8 +33,12 @@ def data() -> None:
     show_default=True,
     help="TTS engines to use, comma-separated.",
 )
+@click.option("--accent-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of espeak-ng and festival speakers given another language's voice.")  # fmt: skip
 @user_errors
-def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: str) -> None:
+def keywords(
+    out: Path, speakers: int, seed: int, workers: int | None, engines: str, accent_share: float
+) -> None:
     """Generate the built-in 12-label keyword set (Speech Commands layout) into OUT.
 
     \b
@@ -49,7 +53,14 @@ def keywords(out: Path, speakers: int, seed: int, workers: int | None, engines: 
     shares = tuple(defaults.engine_shares[defaults.engines.index(e)] for e in chosen if e in defaults.engines)
     if len(shares) != len(chosen):
         raise click.BadParameter(f"choose from {', '.join(defaults.engines)}", param_hint="--engines")
-    config = dataclasses.replace(defaults, speakers=speakers, seed=seed, engines=chosen, engine_shares=shares)
+    config = dataclasses.replace(
+        defaults,
+        speakers=speakers,
+        seed=seed,
+        engines=chosen,
+        engine_shares=shares,
+        accent_share=accent_share,
+    )
     summary = generate_keywords(out, config, workers)
     dropped = summary["dropped"]
     reasons = ", ".join(f"{n} {why}" for why, n in dropped["by_reason"].items()) or "none"

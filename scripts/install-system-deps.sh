@@ -3,6 +3,7 @@
 #   libportaudio2  PortAudio, which sounddevice opens microphones through
 #   libsndfile1    the codec library behind soundfile (WAV/FLAC reading and writing)
 #   espeak-ng, flite, festival + voices   text-to-speech engines for the built-in keyword set
+#                  (festival's other languages: the accents of `data keywords --accent-share`)
 #   fluidsynth + General MIDI sound fonts, timidity + freepats
 #                  the renderers and sample sets of the built-in instrument set
 #   pulseaudio, pulseaudio-utils, libasound2-plugins, alsa-utils, sox
@@ -12,6 +13,8 @@ set -euo pipefail
 packages=(
   libportaudio2 libsndfile1
   espeak-ng flite festival festlex-cmu festlex-poslex festvox-kallpc16k festvox-kdlpc16k
+  festvox-italp16k festvox-itapc16k festvox-czech-dita festvox-czech-krb festvox-czech-machac festvox-czech-ph
+  festvox-ru festvox-suopuhe-lj festvox-suopuhe-mv festvox-ca-ona-hts
   fluidsynth fluid-soundfont-gm opl3-soundfont csound-soundfont timgm6mb-soundfont timidity freepats
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox
 )

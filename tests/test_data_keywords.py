@@ -142,6 +142,36 @@ def test_every_engine_says_a_keyword(engine):
     assert rate >= 16000 and 0.1 < len(audio) / rate < 2 and np.abs(audio).max() > 0.05
 
 
+def test_every_accent_voice_says_a_keyword():
+    """Each of festival's other-language voices and a few of espeak-ng's languages say "yes"."""
+    from leaf_edge.data.engines import ESPEAK_ACCENT_LANGUAGES, FESTIVAL_ACCENT_VOICES, Voice
+
+    voices = [Voice("festival", name, {"duration_stretch": 1.0}) for name in FESTIVAL_ACCENT_VOICES]
+    voices += [
+        Voice("espeak-ng", f"{language}+m1", {"speed_wpm": 160, "pitch": 50})
+        for language in ESPEAK_ACCENT_LANGUAGES[:3]
+    ]
+    for voice in voices:
+        [(audio, rate)] = voice.render(["yes"])
+        assert rate >= 16000 and 0.1 < len(audio) / rate < 2 and np.abs(audio).max() > 0.05, voice
+
+
+def test_an_accent_share_gives_accented_speakers_and_no_share_the_same_speakers():
+    from leaf_edge.data.engines import ESPEAK_ACCENT_LANGUAGES, FESTIVAL_ACCENT_VOICES, FLITE_VOICES
+
+    plain = synth.plan_speakers(synth.KeywordSetConfig(speakers=40))
+    assert plain == synth.plan_speakers(synth.KeywordSetConfig(speakers=40, accent_share=0.0))
+    accented = synth.plan_speakers(synth.KeywordSetConfig(speakers=40, accent_share=1.0))
+    foreign = {
+        "espeak-ng": ESPEAK_ACCENT_LANGUAGES,
+        "festival": tuple(FESTIVAL_ACCENT_VOICES),
+        "flite": FLITE_VOICES,
+    }
+    for speaker in accented:
+        assert speaker.voice.name.split("+")[0] in foreign[speaker.voice.engine], speaker.voice
+    assert [s.split for s in accented] == [s.split for s in plain]  # the same speaker-disjoint splits
+
+
 def test_holding_out_an_engine_moves_all_its_clips_and_only_them(tiny_keywords):
     from leaf_edge.data.folders import HELD_OUT, clip_engines, hold_out_engine
 

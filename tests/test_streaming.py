@@ -165,4 +165,4 @@ def test_one_leaf_keras_window_and_streaming_tflite_agree(tiny_run, tiny_model, 
     inside = slice(2, -2)  # frames whose pooling window lies within the clip
     np.testing.assert_allclose(stream_frames[inside], keras_frames[inside], rtol=1e-4, atol=1e-4 * scale)
     for scores, frames in ((window_scores, keras_frames), (stream_scores, stream_frames)):
-        np.testing.assert_allclose(scores, keras_scores(frames), atol=1e-4)
+        np.testing.assert_allclose(scores, keras_scores(frames), atol=1e-3)

@@ -45,6 +45,7 @@ class KeywordSetConfig:
     seed: int = 0
     engines: tuple[str, ...] = engines.ENGINES
     engine_shares: tuple[float, ...] = (0.5, 0.3, 0.2)
+    accent_share: float = 0.0  # share of espeak-ng and festival speakers in another language's voice
     unknown_words_per_speaker: int = 2
     silence_per_speaker: float = 1.2
     validation_share: float = 0.1
@@ -112,7 +113,7 @@ def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
         order = np.random.default_rng([config.seed, 1, index]).permutation(count)
         for position in range(count):
             rng = np.random.default_rng([config.seed, 2, index])
-            voice = engines.sample_voice(engine, rng)
+            voice = engines.sample_voice(engine, rng, config.accent_share)
             unknown = rng.choice(UNKNOWN_WORDS, config.unknown_words_per_speaker, replace=False)
             speakers.append(
                 Speaker(
