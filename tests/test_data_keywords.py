@@ -144,8 +144,14 @@ def test_every_engine_says_a_keyword(engine):
 
 def test_every_accent_voice_says_a_keyword():
     """Each of festival's other-language voices and a few of espeak-ng's languages say "yes"."""
-    from leaf_edge.data.engines import ESPEAK_ACCENT_LANGUAGES, FESTIVAL_ACCENT_VOICES, Voice
+    from leaf_edge.data.engines import (
+        ESPEAK_ACCENT_LANGUAGES,
+        FESTIVAL_ACCENT_VOICES,
+        Voice,
+        require_accent_voices,
+    )
 
+    require_accent_voices()  # all installed here (scripts/install-system-deps.sh)
     voices = [Voice("festival", name, {"duration_stretch": 1.0}) for name in FESTIVAL_ACCENT_VOICES]
     voices += [
         Voice("espeak-ng", f"{language}+m1", {"speed_wpm": 160, "pitch": 50})
@@ -154,6 +160,19 @@ def test_every_accent_voice_says_a_keyword():
     for voice in voices:
         [(audio, rate)] = voice.render(["yes"])
         assert rate >= 16000 and 0.1 < len(audio) / rate < 2 and np.abs(audio).max() > 0.05, voice
+
+
+def test_an_accent_voice_festival_lacks_is_a_one_line_error(monkeypatch, tmp_path):
+    """festival asked for its voices: one it does not have names its package, and nothing is written."""
+    from leaf_edge.data import engines
+
+    monkeypatch.setitem(engines.FESTIVAL_ACCENT_VOICES, "absent_diphone", "festvox-absent")
+    args = ["data", "keywords", str(tmp_path / "kw"), "--speakers", "4", "--accent-share", "0.5"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1 and result.output.strip().splitlines() == [
+        "Error: festival's accent voices are not all installed (apt-get install festvox-absent)"
+    ]
+    assert not (tmp_path / "kw").exists()
 
 
 def test_an_accent_share_gives_accented_speakers_and_no_share_the_same_speakers():

@@ -93,6 +93,25 @@ def require_engine(engine: str) -> None:
         raise EngineMissing(f"{engine} is not installed (apt-get install {packages})")
 
 
+def require_accent_voices() -> None:
+    """Raise :class:`EngineMissing`, naming the packages, if festival lacks an accent voice."""
+    require_engine("festival")
+    listing = subprocess.run(
+        ["festival", "--pipe"],
+        input="(print (voice.list))",
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    installed = set(listing.replace("(", " ").replace(")", " ").split())
+    missing = [package for name, package in FESTIVAL_ACCENT_VOICES.items() if name not in installed]
+    if missing:
+        raise EngineMissing(
+            f"festival's accent voices are not all installed (apt-get install {' '.join(missing)})"
+        )
+
+
 def _read(path: Path) -> tuple[np.ndarray, int]:
     if not path.exists() or path.stat().st_size <= 44:
         return np.zeros(0, np.float32), 16000

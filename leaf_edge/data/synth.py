@@ -206,6 +206,8 @@ def generate_keywords(
     """Generate the data set into ``out`` (atomically: built beside it, then renamed)."""
     for engine in config.engines:
         engines.require_engine(engine)
+    if config.accent_share > 0 and "festival" in config.engines:
+        engines.require_accent_voices()
     return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))
 
 
