@@ -84,12 +84,20 @@ def predictions(model: keras.Model, split: LoadedSplit, batch_size: int) -> np.n
 
 
 def generator_summary(root: Path) -> dict:
-    """A generated data set's speakers and seed (its ``dataset.json``), for the model's metadata."""
+    """A generated data set's speakers, seed and accent share (its ``dataset.json``), for the
+    model's metadata."""
     generated = Path(root) / "dataset.json"
     if not generated.exists():
         return {}
     info = json.loads(generated.read_text())
-    return {"generated": {"speakers": info.get("speakers"), "seed": info.get("config", {}).get("seed")}}
+    config = info.get("config", {})
+    return {
+        "generated": {
+            "speakers": info.get("speakers"),
+            "seed": config.get("seed"),
+            "accent_share": config.get("accent_share", 0.0),
+        }
+    }
 
 
 def data_summary(index: DatasetIndex, splits: dict[str, LoadedSplit]) -> dict:

@@ -116,7 +116,8 @@ def reestimate_batchnorm(model: keras.Model, batches: Iterable[np.ndarray]) -> i
     """
     norms = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in norms]
-    sums = [[np.zeros(layer.moving_mean.shape), np.zeros(layer.moving_variance.shape)] for layer in norms]
+    before = [(layer.moving_mean.numpy(), layer.moving_variance.numpy()) for layer in norms]
+    sums = [[np.zeros(mean.shape), np.zeros(variance.shape)] for mean, variance in before]
     count = 0
     try:
         with dropout_disabled(model):
@@ -129,6 +130,11 @@ def reestimate_batchnorm(model: keras.Model, batches: Iterable[np.ndarray]) -> i
                 for (mean, variance), layer in zip(sums, norms, strict=True):
                     mean += layer.moving_mean.numpy()
                     variance += layer.moving_variance.numpy()
+    except BaseException:  # a failure, or Ctrl-C, leaves the statistics as they were
+        for (mean, variance), layer in zip(before, norms, strict=True):
+            layer.moving_mean.assign(mean)
+            layer.moving_variance.assign(variance)
+        raise
     finally:
         for layer, momentum in zip(norms, momenta, strict=True):
             layer.momentum = momentum

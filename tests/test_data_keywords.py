@@ -175,20 +175,42 @@ def test_an_accent_voice_festival_lacks_is_a_one_line_error(monkeypatch, tmp_pat
     assert not (tmp_path / "kw").exists()
 
 
-def test_an_accent_share_gives_accented_speakers_and_no_share_the_same_speakers():
+# The first ten speakers of the default set as drawn before accents existed (645be7a).
+FIRST_SPEAKERS = [
+    ("en-us-nyc+Denis", 311600382), ("en-us-nyc+iven3", 299514221), ("en-gb+Annie", 1296609365),
+    ("en-gb+iven4", 923219749), ("en-gb-x-rp+paul", 1748334740), ("kal16", 830373333),
+    ("rms", 1496938155), ("rms", 1902212662), ("ked_diphone", 559000772), ("ked_diphone", 307538124),
+]  # fmt: skip
+
+
+def test_an_accent_share_accents_speakers_and_changes_nothing_else():
     from leaf_edge.data.engines import ESPEAK_ACCENT_LANGUAGES, FESTIVAL_ACCENT_VOICES, FLITE_VOICES
 
+    def accented_ids(speakers):
+        return {s.speaker_id for s in speakers if s.voice.name.split("+")[0] in foreign[s.voice.engine]}
+
+    plain = synth.plan_speakers(synth.KeywordSetConfig(speakers=10))
+    assert [(s.voice.name, s.clip_seed) for s in plain] == FIRST_SPEAKERS  # no share: the set as it was
+    foreign = {"espeak-ng": ESPEAK_ACCENT_LANGUAGES, "festival": tuple(FESTIVAL_ACCENT_VOICES), "flite": ()}
     plain = synth.plan_speakers(synth.KeywordSetConfig(speakers=40))
-    assert plain == synth.plan_speakers(synth.KeywordSetConfig(speakers=40, accent_share=0.0))
-    accented = synth.plan_speakers(synth.KeywordSetConfig(speakers=40, accent_share=1.0))
-    foreign = {
-        "espeak-ng": ESPEAK_ACCENT_LANGUAGES,
-        "festival": tuple(FESTIVAL_ACCENT_VOICES),
-        "flite": FLITE_VOICES,
+    shares = {
+        share: synth.plan_speakers(synth.KeywordSetConfig(speakers=40, accent_share=share))
+        for share in (0.3, 0.6, 1.0)
     }
-    for speaker in accented:
-        assert speaker.voice.name.split("+")[0] in foreign[speaker.voice.engine], speaker.voice
-    assert [s.split for s in accented] == [s.split for s in plain]  # the same speaker-disjoint splits
+    every = shares[1.0]
+    assert accented_ids(every) == {s.speaker_id for s in plain if s.voice.engine != "flite"}
+    assert {s.voice.name for s in every if s.voice.engine == "flite"} <= set(FLITE_VOICES)
+    assert 0 < len(accented_ids(shares[0.3])) < len(accented_ids(shares[0.6])) < len(accented_ids(every))
+    assert accented_ids(shares[0.3]) <= accented_ids(shares[0.6])
+    for speakers in shares.values():  # the same splits, words, settings and clips
+        for accented, same in zip(speakers, plain, strict=True):
+            assert (accented.split, accented.words, accented.clip_seed) == (
+                same.split,
+                same.words,
+                same.clip_seed,
+            )
+            if accented.speaker_id not in accented_ids(speakers):
+                assert accented.voice == same.voice
 
 
 def test_holding_out_an_engine_moves_all_its_clips_and_only_them(tiny_keywords):

@@ -96,14 +96,13 @@ def require_engine(engine: str) -> None:
 def require_accent_voices() -> None:
     """Raise :class:`EngineMissing`, naming the packages, if festival lacks an accent voice."""
     require_engine("festival")
-    listing = subprocess.run(
-        ["festival", "--pipe"],
-        input="(print (voice.list))",
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    ).stdout
+    try:
+        listing = subprocess.run(
+            ["festival", "--pipe"], input="(print (voice.list))", check=True, capture_output=True, text=True,
+            timeout=60,
+        ).stdout  # fmt: skip
+    except subprocess.SubprocessError as error:
+        raise EngineMissing(f"festival could not list its voices ({error})") from None
     installed = set(listing.replace("(", " ").replace(")", " ").split())
     missing = [package for name, package in FESTIVAL_ACCENT_VOICES.items() if name not in installed]
     if missing:
@@ -155,11 +154,9 @@ def espeak_variants() -> tuple[str, ...]:
     return tuple(sorted(names - ESPEAK_SKIPPED_VARIANTS))
 
 
-def sample_voice(engine: str, rng: np.random.Generator, accent_share: float = 0.0) -> Voice:
-    """A random speaker of ``engine``: voice, accent, speed and pitch drawn from ``rng``; with
-    probability ``accent_share`` one of another language (espeak-ng and festival; flite has
-    English voices only). With no share, no draw is spent on it: a seed gives the same speakers."""
-    accented = accent_share > 0 and engine != "flite" and rng.random() < accent_share
+def sample_voice(engine: str, rng: np.random.Generator, accented: bool = False) -> Voice:
+    """A random speaker of ``engine``: voice, accent, speed and pitch drawn from ``rng``;
+    ``accented``: a voice of another language (espeak-ng and festival; flite has English voices only)."""
     if engine == "espeak-ng":
         accents = ESPEAK_ACCENT_LANGUAGES if accented else ESPEAK_ACCENTS
         accent = accents[rng.integers(len(accents))]

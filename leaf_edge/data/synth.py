@@ -101,6 +101,12 @@ def _split_for(position: int, count: int, config: KeywordSetConfig) -> str:
     return "train"
 
 
+def accent_draw(config: KeywordSetConfig, index: int) -> float:
+    """Speaker ``index``'s uniform draw for an accent, from a stream of its own: turning accents
+    on changes nothing else of any speaker, and those accented at a share are at a larger one."""
+    return float(np.random.default_rng([config.seed, 4, index]).random())
+
+
 def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
     """Draw every speaker (voice, settings, words, split) from the seed; no audio yet."""
     if len(config.engine_shares) != len(config.engines):
@@ -113,7 +119,8 @@ def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
         order = np.random.default_rng([config.seed, 1, index]).permutation(count)
         for position in range(count):
             rng = np.random.default_rng([config.seed, 2, index])
-            voice = engines.sample_voice(engine, rng, config.accent_share)
+            accented = accent_draw(config, index) < config.accent_share
+            voice = engines.sample_voice(engine, rng, accented)
             unknown = rng.choice(UNKNOWN_WORDS, config.unknown_words_per_speaker, replace=False)
             speakers.append(
                 Speaker(
