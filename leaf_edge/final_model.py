@@ -60,7 +60,7 @@ def finish(run: Path, config: TrainConfig, splits, train_data, metrics: dict, lo
         + (
             "fewest validation misses at the stream proxy's false-accept rate"
             if config.checkpoint_by == "stream"
-            else "best validation accuracy"
+            else "the latest epoch within one standard error of the best validation accuracy"
         )
         + f"; last.keras holds epoch {last}); "
         f"BatchNorm statistics re-estimated on {batches} batches: validation {before:.4f} -> {after:.4f}"

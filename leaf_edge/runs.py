@@ -5,7 +5,8 @@ RUN/ holds::
     config.json     the exact configuration (a rerun with other options is refused, except
                     more --epochs: that extends a run, finished or not)
     backup/         the last finished epoch (weights, optimizer, epoch), for resuming
-    best.keras      the best epoch by validation accuracy, saved atomically
+    best.keras      the kept epoch: the latest within one standard error of the best validation
+                    accuracy, saved atomically
     last.keras      the last finished epoch, saved atomically
     model.keras     best.keras with BatchNorm statistics re-estimated: the trained model
     metrics.json    per-epoch history, final accuracies, data set summary
