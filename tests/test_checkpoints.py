@@ -8,9 +8,11 @@ from leaf_edge.checkpoints import better, kept_by_accuracy, standard_error
 
 # Validation accuracy per epoch of the 440-clip instrument set (44 validation clips), as measured:
 # the highest is epoch 4's, while training accuracy rose from 0.43 to 0.81 by epoch 30.
+# fmt: off
 SMALL_SET_CURVE = [0.2955, 0.4091, 0.4091, 0.5682, 0.4545, 0.4545, 0.4318, 0.4545, 0.3409, 0.5227,
                    0.4773, 0.4545, 0.5227, 0.4773, 0.4318, 0.4091, 0.4091, 0.5000, 0.4318, 0.4773,
                    0.4091, 0.4091, 0.4773, 0.4545, 0.4773, 0.4545, 0.5000, 0.5000, 0.5000, 0.4545]
+# fmt: on
 
 
 def kept_epoch(curve: list[float], clips: int) -> int:
