@@ -175,6 +175,21 @@ def negatives(out: Path, cache: Path, sources: str | None, midi_minutes: str, tt
     )
 
 
+def _speed_range(value: str | None) -> tuple[float, float] | None:
+    """``--speed-range LOW,HIGH`` as two factors, 0.25 <= LOW <= HIGH <= 4 (None: the task's)."""
+    if value is None:
+        return None
+    try:
+        low, high = (float(part) for part in value.split(","))
+    except ValueError:
+        low = high = float("nan")
+    if not 0.25 <= low <= high <= 4:
+        raise click.BadParameter(
+            f"{value!r} is not LOW,HIGH with 0.25 <= LOW <= HIGH <= 4", param_hint="--speed-range"
+        )
+    return low, high
+
+
 def _csv(value: str | None) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in value.split(",") if v.strip()) if value else None
 
@@ -220,6 +235,9 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--noise/--no-noise", default=True, help="Background noise at random SNR.")
 @click.option("--rooms/--no-rooms", default=True, help="Simulated room reverberation.")
 @click.option("--speed/--no-speed", default=True, help="Speed change and time shift.")
+@click.option("--speed-range", metavar="LOW,HIGH",
+              help="Speed (and pitch) factors; default 0.9,1.1 for keywords (data with an _unknown_ "
+              "class), 0.7,1.4 for other sounds.")  # fmt: skip
 @click.option("--gain/--no-gain", default=True, help="Random gain.")
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")
@@ -263,7 +281,7 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
-          rooms, speed, gain, specaugment, eq, warp, babble, mixup, hold_out_engine, split_by,
+          rooms, speed, speed_range, gain, specaugment, eq, warp, babble, mixup, hold_out_engine, split_by,
           validation_share, test_share, test_dir, background, negatives, checkpoint_by, freeze_frontend,
           distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
@@ -293,7 +311,8 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             AugmentConfig(),
             noise_prob=AugmentConfig.noise_prob if noise else 0.0,
             room_prob=AugmentConfig.room_prob if rooms else 0.0,
-            speed_prob=AugmentConfig.speed_prob if speed else 0.0,
+            speed_prob=None if speed else 0.0,  # None: the task's share, settled by train()
+            speed_range=_speed_range(speed_range),
             shift_ms=AugmentConfig.shift_ms if speed else 0.0,
             gain_db=AugmentConfig.gain_db if gain else (0.0, 0.0),
             spec_augment=specaugment,

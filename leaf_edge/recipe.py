@@ -3,19 +3,33 @@ the calibration sets drawn through it that the run keeps for conversion."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
-from device.contract import SILENCE
-from leaf_edge.data.augment import augment_batch, make_rooms
+from device.contract import SILENCE, task_of
+from leaf_edge.data.augment import TASK_SPEED, augment_batch, make_rooms
 from leaf_edge.data.folders import DataError, DatasetIndex, LoadedSplit, read_audio
 from leaf_edge.data.words import BACKGROUND_NOISE
 from leaf_edge.layers import SpecAugment
 from leaf_edge.negative_training import BANK_HOURS, BANK_SECONDS, check_negative_folder, negative_bank
 from leaf_edge.run_files import CALIBRATION_CLIPS, CALIBRATION_DRAWS, budget, write_conversion_inputs
 from leaf_edge.runs import TrainConfig
+
+
+def settle_task_speed(config: TrainConfig, labels) -> TrainConfig:
+    """``config`` with the speed augmentation's range and share that the command line left to
+    the task (None) set from :data:`TASK_SPEED` for the task the labels make."""
+    augment = config.augment
+    speed_range, speed_prob = TASK_SPEED[task_of(labels)]
+    settled = dataclasses.replace(
+        augment,
+        speed_range=speed_range if augment.speed_range is None else augment.speed_range,
+        speed_prob=speed_prob if augment.speed_prob is None else augment.speed_prob,
+    )
+    return dataclasses.replace(config, augment=settled)
 
 
 def augmentation_sources(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import keras
 
-from device.contract import BACKGROUND_LABELS, SILENCE
+from device.contract import BACKGROUND_LABELS, SILENCE, task_of
 from leaf_edge.checkpoints import BACKUP_DIR, EpochLog, KillSafeBackup
 from leaf_edge.classifiers import auto_classifier
 from leaf_edge.datasets import data_summary, evaluation_dataset, load_data, steps_per_epoch, training_dataset
@@ -32,6 +32,7 @@ from leaf_edge.recipe import (
     check_negative_options,
     keep_conversion_inputs,
     negative_audio,
+    settle_task_speed,
     spec_augment_layer,
 )
 from leaf_edge.run_files import CONVERSION_FILE
@@ -67,6 +68,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     # Workers other than the chief train in step but keep their files to themselves.
     workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
     index = config.index()  # before the run folder exists: bad data or options leave nothing behind
+    config = settle_task_speed(config, index.labels)
     check_negative_options(config, index)
     resuming = prepare_run(workdir, config)
     with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
@@ -102,6 +104,11 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
             + (f", mixup alpha {alpha:g}" if alpha else "")
         )
+        speed = config.augment
+        if speed.speed_prob:
+            low, high = speed.speed_range
+            log(f"speed and pitch changed {low:g}-{high:g}x on {speed.speed_prob:.0%} of the clips "
+                f"(for a {task_of(index.labels)} task; --speed-range to change)")  # fmt: skip
 
         with strategy.scope():
             model = build_model(

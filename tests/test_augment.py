@@ -19,6 +19,8 @@ from leaf_edge.data.augment import (
     speed_and_shift,
 )
 from leaf_edge.layers import SpecAugment
+from leaf_edge.recipe import settle_task_speed
+from leaf_edge.runs import TrainConfig
 
 RATE = 16000
 
@@ -169,3 +171,15 @@ def test_mixup_blends_clips_and_targets_with_the_same_weight():
         expected[k % 4] += own
         expected[partner % 4] += 1 - own
         np.testing.assert_allclose(blended[k], expected, atol=1e-5)
+
+
+def test_the_speed_range_left_to_the_task_is_speech_rates_for_keywords_and_wider_for_other_sounds():
+    left = TrainConfig(
+        data="x", augment=dataclasses.replace(AugmentConfig(), speed_range=None, speed_prob=None)
+    )
+    keywords = settle_task_speed(left, ["_silence_", "_unknown_", "yes"]).augment
+    assert (keywords.speed_range, keywords.speed_prob) == ((0.9, 1.1), 0.5)
+    instruments = settle_task_speed(left, ["bass", "flute"]).augment
+    assert (instruments.speed_range, instruments.speed_prob) == ((0.7, 1.4), 0.8)
+    given = dataclasses.replace(left.augment, speed_range=(0.8, 1.25), speed_prob=0.0)
+    assert settle_task_speed(dataclasses.replace(left, augment=given), ["bass", "flute"]).augment == given

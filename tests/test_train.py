@@ -138,6 +138,10 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
     bad_background = runner.invoke(main, args)
     assert bad_background.exit_code == 1 and f"--background {nowhere}:" in bad_background.output
     assert not (tmp_path / "r3").exists()  # nothing written: the same command, mended, starts afresh
+    bad_speed = runner.invoke(
+        main, ["train", str(two), "--out", str(tmp_path / "r4"), "--speed-range", "1.4,0.7"]
+    )
+    assert bad_speed.exit_code == 2 and "--speed-range" in bad_speed.output and not (tmp_path / "r4").exists()
     for bad in (missing, result, bad_background):
         assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
 
