@@ -108,7 +108,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         if speed.speed_prob:
             low, high = speed.speed_range
             log(f"speed and pitch changed {low:g}-{high:g}x on {speed.speed_prob:.0%} of the clips "
-                f"(for a {task_of(index.labels)} task; --speed-range to change)")  # fmt: skip
+                f"(the task is {task_of(index.labels)}; --speed-range changes it)")  # fmt: skip
 
         with strategy.scope():
             model = build_model(
