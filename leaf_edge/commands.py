@@ -236,8 +236,8 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--rooms/--no-rooms", default=True, help="Simulated room reverberation.")
 @click.option("--speed/--no-speed", default=True, help="Speed change and time shift.")
 @click.option("--speed-range", metavar="LOW,HIGH",
-              help="Speed (and pitch) factors; default 0.9,1.1 for keywords (data with an _unknown_ "
-              "class), 0.7,1.4 for other sounds.")  # fmt: skip
+              help="Speed (and pitch) factors; default 0.7,1.4 for under 2000 training clips of sounds "
+              "other than keywords (an _unknown_ class), else 0.9,1.1.")  # fmt: skip
 @click.option("--gain/--no-gain", default=True, help="Random gain.")
 @click.option("--specaugment/--no-specaugment", default=True, help="Feature masking.")
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")

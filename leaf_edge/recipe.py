@@ -10,7 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from device.contract import SILENCE, task_of
-from leaf_edge.data.augment import TASK_SPEED, augment_batch, make_rooms
+from leaf_edge.classifiers import SMALL_SET_CLIPS
+from leaf_edge.data.augment import SMALL_SET_SPEED, SPEECH_SPEED, augment_batch, make_rooms
 from leaf_edge.data.folders import DataError, DatasetIndex, LoadedSplit, read_audio
 from leaf_edge.data.words import BACKGROUND_NOISE
 from leaf_edge.layers import SpecAugment
@@ -19,11 +20,18 @@ from leaf_edge.run_files import CALIBRATION_CLIPS, CALIBRATION_DRAWS, budget, wr
 from leaf_edge.runs import TrainConfig
 
 
-def settle_task_speed(config: TrainConfig, labels) -> TrainConfig:
-    """``config`` with the speed augmentation's range and share that the command line left to
-    the task (None) set from :data:`TASK_SPEED` for the task the labels make."""
+def default_speed(task: str, training_files: int) -> tuple[tuple[float, float], float]:
+    """The speed augmentation's range and share of clips for a task and training-set size:
+    :data:`SMALL_SET_SPEED` for fewer than :data:`SMALL_SET_CLIPS` clips of sounds other than
+    keywords, else :data:`SPEECH_SPEED`."""
+    return SMALL_SET_SPEED if task != "keywords" and training_files < SMALL_SET_CLIPS else SPEECH_SPEED
+
+
+def settle_speed(config: TrainConfig, index: DatasetIndex) -> TrainConfig:
+    """``config`` with the speed range and share that the command line left open (None) set
+    by :func:`default_speed` for the data set's task and training files."""
     augment = config.augment
-    speed_range, speed_prob = TASK_SPEED[task_of(labels)]
+    speed_range, speed_prob = default_speed(task_of(index.labels), len(index.files["train"]))
     settled = dataclasses.replace(
         augment,
         speed_range=speed_range if augment.speed_range is None else augment.speed_range,

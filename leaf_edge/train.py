@@ -32,7 +32,7 @@ from leaf_edge.recipe import (
     check_negative_options,
     keep_conversion_inputs,
     negative_audio,
-    settle_task_speed,
+    settle_speed,
     spec_augment_layer,
 )
 from leaf_edge.run_files import CONVERSION_FILE
@@ -68,7 +68,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     # Workers other than the chief train in step but keep their files to themselves.
     workdir = run if chief else Path(tempfile.mkdtemp(prefix="leaf-edge-worker-"))
     index = config.index()  # before the run folder exists: bad data or options leave nothing behind
-    config = settle_task_speed(config, index.labels)
+    config = settle_speed(config, index)
     check_negative_options(config, index)
     resuming = prepare_run(workdir, config)
     with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
@@ -104,11 +104,11 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
             + (f", mixup alpha {alpha:g}" if alpha else "")
         )
-        speed = config.augment
-        if speed.speed_prob:
-            low, high = speed.speed_range
-            log(f"speed and pitch changed {low:g}-{high:g}x on {speed.speed_prob:.0%} of the clips "
-                f"(the task is {task_of(index.labels)}; --speed-range changes it)")  # fmt: skip
+        augment = config.augment
+        if augment.speed_prob:
+            (low, high), files = augment.speed_range, len(index.files["train"])
+            log(f"speed and pitch changed {low:g}-{high:g}x on {augment.speed_prob:.0%} of the clips "
+                f"({task_of(index.labels)}, {files} training files; --speed-range changes it)")  # fmt: skip
 
         with strategy.scope():
             model = build_model(

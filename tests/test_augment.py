@@ -18,8 +18,9 @@ from leaf_edge.data.augment import (
     reverberate,
     speed_and_shift,
 )
+from leaf_edge.data.folders import DatasetIndex
 from leaf_edge.layers import SpecAugment
-from leaf_edge.recipe import settle_task_speed
+from leaf_edge.recipe import settle_speed
 from leaf_edge.runs import TrainConfig
 
 RATE = 16000
@@ -173,13 +174,22 @@ def test_mixup_blends_clips_and_targets_with_the_same_weight():
         np.testing.assert_allclose(blended[k], expected, atol=1e-5)
 
 
-def test_the_speed_range_left_to_the_task_is_speech_rates_for_keywords_and_wider_for_other_sounds():
+def test_the_speed_range_left_open_is_speech_rates_except_for_small_sets_of_other_sounds(tmp_path):
     left = TrainConfig(
         data="x", augment=dataclasses.replace(AugmentConfig(), speed_range=None, speed_prob=None)
     )
-    keywords = settle_task_speed(left, ["_silence_", "_unknown_", "yes"]).augment
+
+    def settled(labels, training_files, config=left):
+        index = DatasetIndex(tmp_path, labels, {"train": [(tmp_path / "a.wav", 0)] * training_files})
+        return settle_speed(config, index).augment
+
+    keywords = settled(["_silence_", "_unknown_", "yes"], 100)
     assert (keywords.speed_range, keywords.speed_prob) == ((0.9, 1.1), 0.5)
-    instruments = settle_task_speed(left, ["bass", "flute"]).augment
-    assert (instruments.speed_range, instruments.speed_prob) == ((0.7, 1.4), 0.8)
-    given = dataclasses.replace(left.augment, speed_range=(0.8, 1.25), speed_prob=0.0)
-    assert settle_task_speed(dataclasses.replace(left, augment=given), ["bass", "flute"]).augment == given
+    small = settled(["bass", "flute"], 264)
+    assert (small.speed_range, small.speed_prob) == ((0.7, 1.4), 0.8)
+    large = settled(["bass", "flute"], 5271)
+    assert (large.speed_range, large.speed_prob) == ((0.9, 1.1), 0.5)
+    given = dataclasses.replace(
+        left, augment=dataclasses.replace(left.augment, speed_range=(0.8, 1.25), speed_prob=0.0)
+    )
+    assert settled(["bass", "flute"], 264, given) == given.augment
