@@ -388,8 +388,9 @@ def evaluate(
     targets: tuple[Path, ...], data_dir: Path, split: str, stream: bool, negatives: Path | None,
     negative_pauses: bool, engine: str | None, picture: Path, seed: int, as_json: bool,
 ) -> None:  # fmt: skip
-    """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA; with
-    --stream, the stream figures of .tflite models as `listen` would run them.
+    """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA; of a
+    MODEL.tflite as the device runs it (LiteRT, DATA's own split); with --stream, the stream
+    figures of .tflite models as `listen` would run them.
 
     Writes RUN/eval-DATA-SPLIT/: confusion.png, filters.png (learned Gabor filters against their mel
     initialisation) and spectrograms.png (LEAF vs mel on one example). --stream writes the DET
@@ -398,6 +399,7 @@ def evaluate(
     \b
     Example:
       leaf-edge evaluate runs/leaf data/keywords
+      leaf-edge evaluate models/keywords-leaf.tflite data/keywords
       leaf-edge evaluate models/keywords-leaf.tflite models/keywords-mel.tflite data/keywords \\
         --stream --negatives data/negatives
     """
@@ -410,12 +412,13 @@ def evaluate(
         click.echo(to_json(reports, indent=2) if as_json else format_stream_report(reports, picture))
         return
     if len(targets) != 1 or negatives or engine or negative_pauses:
-        raise click.UsageError("one RUN without --stream; --negatives and --engine go with --stream")
-    if targets[0].suffix == ".tflite":
-        raise click.UsageError(f"{targets[0]} is a model file: add --stream, or give a RUN folder")
-    from leaf_edge.evaluate import evaluate_run, format_report
+        raise click.UsageError(
+            "one RUN or MODEL.tflite without --stream; --negatives and --engine go with --stream"
+        )
+    from leaf_edge.evaluate import evaluate_model_file, evaluate_run, format_report
 
-    report = evaluate_run(targets[0], data_dir, split)
+    evaluator = evaluate_model_file if targets[0].suffix == ".tflite" else evaluate_run
+    report = evaluator(targets[0], data_dir, split)
     click.echo(to_json(report, indent=2) if as_json else format_report(report))
 
 

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from leaf_edge.data.folders import DataError, clip_engines, load_split, manifest_key  # noqa: E402
+from leaf_edge.data.folders import DataError, clip_engines, index_folder, load_split, manifest_key  # noqa: E402
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
@@ -135,29 +135,56 @@ def plot_spectrograms(frontend, wave: np.ndarray, title: str, path: Path) -> Non
     plt.close(fig)
 
 
+def _load_scored_split(index, data: Path, split: str, labels: list[str], sample_rate: int, clip_samples: int,
+                      seed: int):  # fmt: skip
+    """The clips of a split (``all``: every clip) at the model's rate and length."""
+    if index.labels != labels:
+        raise DataError(f"{data} has labels {index.labels}, the model was trained on {labels}")
+    if split == "all":
+        index.files = {"all": [f for files in index.files.values() for f in files]}
+    elif split not in index.files:
+        raise DataError(f"{data} has no {split} split")
+    loaded = load_split(index, split, sample_rate, clip_samples, seed)
+    if not len(loaded.labels):
+        raise DataError(f"{data} has no readable clips in its {split} split")
+    return loaded
+
+
+def _report(data: Path, split: str, labels: list[str], loaded, predicted: np.ndarray) -> dict:
+    report = {"data": str(data), "split": split}
+    report.update(classification_report(labels, loaded.labels, predicted))
+    report["warning"] = dominant_class_warning(predicted, loaded.labels, labels, "the model")
+    report["by_engine"] = accuracy_by_engine(Path(data), loaded.paths, loaded.labels, predicted)
+    report["unreadable"] = len(loaded.problems)
+    return report
+
+
+def evaluate_model_file(model: Path, data: Path, split: str = "test") -> dict:
+    """Score a converted model file as the device runs it (LiteRT through
+    :class:`device.Classifier`, int8 and all) on a split of a data set. A file does not know its
+    run's options, so the split is DATA's own (its split lists, else by speaker)."""
+    from device import Classifier
+
+    classifier = Classifier(model)
+    loaded = _load_scored_split(index_folder(data), data, split, classifier.labels, classifier.sample_rate,
+                                classifier.clip_samples, seed=0)  # fmt: skip
+    predicted = np.concatenate(
+        [classifier.scores(loaded.waves[i : i + 64]).argmax(axis=1) for i in range(0, len(loaded.labels), 64)]
+    )
+    return {"model": str(model), **_report(data, split, classifier.labels, loaded, predicted), "files": {}}
+
+
 def evaluate_run(run: Path, data: Path, split: str = "test") -> dict:
     """Score a run on a split (or ``all``) of a data set; pictures go to RUN/eval-DATA-SPLIT/,
     one folder per data set and split, so evaluating another folder keeps the run's own."""
     run = Path(run)
     model, config = load_run(run)
     labels = model_labels(model)
-    index = config.index(data)
-    if index.labels != labels:
-        raise DataError(f"{data} has labels {index.labels}, the model was trained on {labels}")
     spec = config.spec
-    if split == "all":
-        index.files = {"all": [f for files in index.files.values() for f in files]}
-    elif split not in index.files:
-        raise DataError(f"{data} has no {split} split")
-    loaded = load_split(index, split, spec.sample_rate, spec.clip_samples, config.seed)
-    if not len(loaded.labels):
-        raise DataError(f"{data} has no readable clips in its {split} split")
+    loaded = _load_scored_split(config.index(data), data, split, labels, spec.sample_rate, spec.clip_samples,
+                                config.seed)  # fmt: skip
     scores = model.predict(loaded.waves, batch_size=64, verbose=0)
-    report = {"run": str(run), "data": str(data), "split": split}
-    report.update(classification_report(labels, loaded.labels, scores.argmax(axis=1)))
-    report["warning"] = dominant_class_warning(scores.argmax(axis=1), loaded.labels, labels, "the model")
-    report["by_engine"] = accuracy_by_engine(Path(data), loaded.paths, loaded.labels, scores.argmax(axis=1))
-    report["unreadable"] = len(loaded.problems)
+    report = {"run": str(run), **_report(data, split, labels, loaded, scores.argmax(axis=1))}
     out = run / f"eval-{Path(data).resolve().name}-{split}"
     out.mkdir(exist_ok=True)
     plot_confusion(labels, report["confusion"], out / "confusion.png")

@@ -9,6 +9,9 @@ from pathlib import Path
 import numpy as np
 from click.testing import CliRunner
 
+from device import Classifier
+from device.audio import read_audio
+from device.models import MODELS_DIR
 from leaf_edge.cli import main
 from leaf_edge.evaluate import classification_report
 
@@ -74,3 +77,22 @@ def test_another_folder_is_scored_whole_with_its_pictures_kept_apart(tiny_run, t
     assert Path(report["files"]["confusion"]).parent.name == "eval-other-all"
     assert Path(own_files["confusion"]).parent.name == "eval-keywords-test"
     assert Path(own_files["confusion"]).is_file() and Path(report["files"]["confusion"]).is_file()
+
+
+def test_a_model_file_is_scored_as_the_device_runs_it(tiny_keywords):
+    """``evaluate MODEL.tflite DATA``: the shipped int8 file through LiteRT on DATA's test split
+    gives the accuracy that classifying each listed file with the runtime API gives."""
+    model = MODELS_DIR / "keywords-leaf.tflite"
+    result = CliRunner().invoke(main, ["evaluate", str(model), str(tiny_keywords), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    classifier = Classifier(model)
+    right = []
+    for line in (tiny_keywords / "testing_list.txt").read_text().split():
+        folder = line.split("/")[0]
+        truth = folder if folder in classifier.labels else "_unknown_"
+        named = classifier.classify(read_audio(tiny_keywords / line, 16000), 16000, top_k=1)[0].label
+        right.append(named == truth)
+    assert report["model"] == str(model) and report["examples"] == len(right)
+    assert report["accuracy"] == np.mean(right) and report["accuracy"] > 0.8
+    assert report["files"] == {} and set(report["by_engine"]) <= {"espeak-ng", "flite", "festival", "noise"}
