@@ -104,7 +104,7 @@ def better_stream(entry: dict, best: dict | None) -> bool:
 
 
 def _why_kept(entry: dict, top: dict, clips: int) -> str:
-    if entry is top or entry["epoch"] == top["epoch"]:
+    if entry["epoch"] == top["epoch"]:
         return "the highest so far"
     margin = standard_error(top["val_accuracy"], clips)
     return (
@@ -116,7 +116,8 @@ def _why_kept(entry: dict, top: dict, clips: int) -> str:
 class EpochLog(keras.callbacks.Callback):
     """After every epoch: BatchNorm re-estimated on ``bn_batches`` (an iterator of training
     batches; None leaves the moving averages as they are), validation, then metrics.json,
-    best.keras (the kept epoch, :func:`kept_by_accuracy`) and last.keras written atomically, and one log line.
+    best.keras (the kept epoch, :func:`kept_by_accuracy`) and last.keras written atomically, and
+    one log line.
 
     It fills ``val_loss``/``val_accuracy`` into the epoch's logs, so callbacks after it
     (progress bar, TensorBoard) show them: give ``fit`` no validation data of its own. With a
