@@ -176,7 +176,7 @@ def negatives(out: Path, cache: Path, sources: str | None, midi_minutes: str, tt
 
 
 def _speed_range(value: str | None) -> tuple[float, float] | None:
-    """``--speed-range LOW,HIGH`` as two factors, 0.25 <= LOW <= HIGH <= 4 (None: the task's)."""
+    """``--speed-range LOW,HIGH`` as two factors, 0.25 <= LOW <= HIGH <= 4 (None: the data's default)."""
     if value is None:
         return None
     try:
@@ -311,7 +311,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             AugmentConfig(),
             noise_prob=AugmentConfig.noise_prob if noise else 0.0,
             room_prob=AugmentConfig.room_prob if rooms else 0.0,
-            speed_prob=None if speed else 0.0,  # None: the task's share, settled by train()
+            speed_prob=None if speed else 0.0,  # None: the data's default share, settled by train()
             speed_range=_speed_range(speed_range),
             shift_ms=AugmentConfig.shift_ms if speed else 0.0,
             gain_db=AugmentConfig.gain_db if gain else (0.0, 0.0),

@@ -165,7 +165,7 @@ def evaluate_model_file(model: Path, data: Path, split: str = "test") -> dict:
     run's options, so the split is DATA's own (its split lists, else by speaker)."""
     from device import Classifier
 
-    classifier = Classifier(model)
+    classifier = Classifier(model, streaming=False)  # clips go through the window model only
     loaded = _load_scored_split(index_folder(data), data, split, classifier.labels, classifier.sample_rate,
                                 classifier.clip_samples, seed=0)  # fmt: skip
     predicted = np.concatenate(
