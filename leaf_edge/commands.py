@@ -35,9 +35,21 @@ def data() -> None:
 )
 @click.option("--accent-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of espeak-ng and festival speakers given another language's voice.")  # fmt: skip
+@click.option("--common-words", type=click.IntRange(0), default=0, show_default=True,
+              help="Unknown words from festival's lexicons: the keywords' near-misses and this many "
+              "common English words (0: Speech Commands' 37 words).")  # fmt: skip
+@click.option("--unknown-per-speaker", type=click.IntRange(0), default=2, show_default=True,
+              help="Unknown words each speaker says.")  # fmt: skip
 @user_errors
 def keywords(
-    out: Path, speakers: int, seed: int, workers: int | None, engines: str, accent_share: float
+    out: Path,
+    speakers: int,
+    seed: int,
+    workers: int | None,
+    engines: str,
+    accent_share: float,
+    common_words: int,
+    unknown_per_speaker: int,
 ) -> None:
     """Generate the built-in 12-label keyword set (Speech Commands layout) into OUT.
 
@@ -45,6 +57,7 @@ def keywords(
     Example:
       leaf-edge data keywords data/keywords
       leaf-edge data keywords data/small --speakers 60
+      leaf-edge data keywords data/many-words --common-words 3000 --unknown-per-speaker 6
     """
     from leaf_edge.data.synth import KeywordSetConfig, generate_keywords
 
@@ -60,6 +73,8 @@ def keywords(
         engines=chosen,
         engine_shares=shares,
         accent_share=accent_share,
+        common_words=common_words,
+        unknown_words_per_speaker=unknown_per_speaker,
     )
     summary = generate_keywords(out, config, workers)
     dropped = summary["dropped"]

@@ -32,6 +32,7 @@ from tqdm import tqdm
 from device.contract import SILENCE, UNKNOWN
 from leaf_edge.data import engines, noise
 from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
+from leaf_edge.data.vocabulary import common_words, near_misses
 from leaf_edge.data.words import KEYWORDS, UNKNOWN_WORDS
 
 SPLITS = ("train", "validation", "test")
@@ -47,6 +48,7 @@ class KeywordSetConfig:
     engine_shares: tuple[float, ...] = (0.5, 0.3, 0.2)
     accent_share: float = 0.0  # share of espeak-ng and festival speakers in another language's voice
     unknown_words_per_speaker: int = 2
+    common_words: int = 0  # > 0: unknown words from the lexicons (leaf_edge.data.vocabulary)
     silence_per_speaker: float = 1.2
     validation_share: float = 0.1
     test_share: float = 0.1
@@ -107,6 +109,17 @@ def accent_draw(config: KeywordSetConfig, index: int) -> float:
     return float(np.random.default_rng([config.seed, 4, index]).random())
 
 
+def unknown_word_draw(config: KeywordSetConfig, rng: np.random.Generator) -> list[str]:
+    """One speaker's unknown words: from Speech Commands' 37, or with ``common_words`` half
+    from the keywords' near-misses and half from the most common words of festival's lexicons."""
+    count = config.unknown_words_per_speaker
+    if not config.common_words:
+        return list(map(str, rng.choice(UNKNOWN_WORDS, count, replace=False)))
+    close = rng.choice(near_misses(KEYWORDS), (count + 1) // 2, replace=False)
+    common = rng.choice(common_words(KEYWORDS, config.common_words), count // 2, replace=False)
+    return [*map(str, close), *map(str, common)]
+
+
 def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
     """Draw every speaker (voice, settings, words, split) from the seed; no audio yet."""
     if len(config.engine_shares) != len(config.engines):
@@ -121,14 +134,14 @@ def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
             rng = np.random.default_rng([config.seed, 2, index])
             accented = accent_draw(config, index) < config.accent_share
             voice = engines.sample_voice(engine, rng, accented)
-            unknown = rng.choice(UNKNOWN_WORDS, config.unknown_words_per_speaker, replace=False)
+            unknown = unknown_word_draw(config, rng)
             speakers.append(
                 Speaker(
                     speaker_id=_speaker_hash(config.seed, index),
                     split=_split_for(int(order[position]), count, config),
                     voice=voice,
                     tract_scale=float(rng.uniform(0.9, 1.12)),
-                    words=[*KEYWORDS, *map(str, unknown)],
+                    words=[*KEYWORDS, *unknown],
                     clip_seed=int(rng.integers(2**31)),
                 )
             )
@@ -215,6 +228,8 @@ def generate_keywords(
         engines.require_engine(engine)
     if config.accent_share > 0 and "festival" in config.engines:
         engines.require_accent_voices()
+    if config.common_words:
+        near_misses(KEYWORDS)  # the lexicons are there, before OUT is started
     return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))
 
 
