@@ -20,7 +20,8 @@ WSJ_LEXICON = Path("/usr/share/festival/dicts/wsj.wp39.poslexR")
 
 _ENTRY = re.compile(r'^\("([^"]+)" (\S+) \((.*)\)\)\s*$')
 _PHONES = re.compile(r"\(\(([a-z ]+)\) \d\)")
-_TAG_SCORE = re.compile(r"\(\S+ (-?[\d.]+)\)")
+_TAG_SCORE = re.compile(r"\(([^\s()]+) (-?[\d.]+)\)")
+_NAME_TAGS = {"nnp", "nnps", "fw"}  # proper nouns and foreign words: TTS guesses how they sound
 _WORD = re.compile(r"^[a-z]{2,12}$")
 
 
@@ -46,12 +47,13 @@ def pronunciations(path: Path = CMU_LEXICON) -> dict[str, tuple[str, ...]]:
 @cache
 def word_scores(path: Path = WSJ_LEXICON) -> dict[str, float]:
     """Each plain lowercase word's highest log-probability under any part of speech in the WSJ
-    lexicon: a measure of how common the word is in running English."""
+    lexicon (a measure of how common it is in running English); not names or foreign words."""
     found: dict[str, float] = {}
     for line in _lines(path, "festlex-poslex"):
         word = line[2 : line.find('"', 2)] if line.startswith('("') else ""
-        if _WORD.match(word):
-            found[word] = max(float(score) for score in _TAG_SCORE.findall(line))
+        tags = dict(_TAG_SCORE.findall(line))
+        if _WORD.match(word) and set(tags) - _NAME_TAGS:
+            found[word] = max(float(score) for score in tags.values())
     return found
 
 
