@@ -55,6 +55,18 @@ def tensor_names(model: bytes) -> list[str]:
     return [t.name.decode() for g in root.subgraphs for t in g.tensors]
 
 
+def integer_tensors(model: bytes, scopes: tuple[str, ...]) -> list[str]:
+    """Names of the int8 and int16 tensors whose names hold one of ``scopes``."""
+    root = schema.ModelT.InitFromPackedBuf(model, 0)
+    integer = {schema.TensorType.INT8, schema.TensorType.INT16}
+    return [
+        t.name.decode()
+        for g in root.subgraphs
+        for t in g.tensors
+        if t.type in integer and any(scope in t.name.decode() for scope in scopes)
+    ]
+
+
 def signature_outputs(model: bytes) -> dict[str, str]:
     """The first signature's outputs: ``{output name: tensor name}``."""
     root = schema.ModelT.InitFromPackedBuf(model, 0)

@@ -27,6 +27,11 @@ class RunError(LeafEdgeError):
     """A run folder that cannot be used; the message says why and what to do."""
 
 
+# The layers between frontend and classifier: int8 conversion keeps them in float with the
+# frontend (converter.export), so that each frequency is standardised before it is quantized.
+ADD_CHANNEL, FEATURE_NORM = "add_channel", "feature_norm"
+
+
 def build_model(
     *,
     frontend: str | keras.layers.Layer = "leaf",
@@ -53,8 +58,8 @@ def build_model(
     features = frontend(waveform)
     if spec_augment is not None:
         features = spec_augment(features)
-    image = keras.layers.Reshape((spec.n_frames, spec.n_filters, 1), name="add_channel")(features)
-    image = keras.layers.BatchNormalization(axis=2, name="feature_norm")(image)
+    image = keras.layers.Reshape((spec.n_frames, spec.n_filters, 1), name=ADD_CHANNEL)(features)
+    image = keras.layers.BatchNormalization(axis=2, name=FEATURE_NORM)(image)
     embedding = make_classifier(classifier, (spec.n_frames, spec.n_filters, 1))(image)
     logits = LabelledLogits(labels, name="logits")(embedding)
     return keras.Model(waveform, logits, name=f"{frontend.name}_{classifier.replace('-', '_')}")
