@@ -33,7 +33,7 @@ INSTRUMENT_RUN ?= runs/instruments-leaf
 INSTRUMENT_MEL_RUN ?= runs/instruments-mel
 INSTRUMENTS := NSynth's 11 instrument families rendered from General MIDI sound fonts
 
-model: $(STAMP)  ## rebuild models/ from nothing (about 6 hours on 2 cores; resumes if interrupted)
+model: $(STAMP)  ## rebuild models/ from nothing (about 7 hours on 2 cores; resumes if interrupted)
 	test -f $(MODEL_DATA)/dataset.json || $(BIN)/leaf-edge data keywords $(MODEL_DATA)
 	test -f $(NEGATIVES)/manifest.csv || $(BIN)/leaf-edge data negatives $(NEGATIVES)
 	$(BIN)/leaf-edge train $(MODEL_DATA) --negatives $(NEGATIVES) --out $(MODEL_RUN)
@@ -49,8 +49,8 @@ model: $(STAMP)  ## rebuild models/ from nothing (about 6 hours on 2 cores; resu
 	  $(MODEL_META) --name keywords-mel --description "$(TASK): mel filterbanks + EfficientNetB0, int8 (baseline)."
 	$(BIN)/python scripts/make_demo_recording.py models/demo-keywords.wav
 	test -f $(INSTRUMENT_DATA)/dataset.json || $(BIN)/leaf-edge data instruments $(INSTRUMENT_DATA)
-	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --classifier cnn-small --out $(INSTRUMENT_RUN)
-	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --frontend mel --classifier cnn-small --out $(INSTRUMENT_MEL_RUN)
+	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --gabor grouped --classifier cnn-small --epochs 60 --out $(INSTRUMENT_RUN)
+	$(BIN)/leaf-edge train $(INSTRUMENT_DATA) --frontend mel --classifier cnn-small --epochs 60 --out $(INSTRUMENT_MEL_RUN)
 	$(BIN)/leaf-edge convert $(INSTRUMENT_RUN) -o models/instruments-leaf.tflite --quantize int8 --task scenes --force \
 	  $(MODEL_META) --name instruments-leaf \
 	  --description "$(INSTRUMENTS): LEAF (grouped filterbank) + cnn-small, int8, with a streaming model inside."
