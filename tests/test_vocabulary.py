@@ -88,6 +88,10 @@ def test_cli_builds_a_keyword_set_with_lexicon_words(tmp_path):
     vocabulary = set(near_misses(KEYWORDS)) | set(common_words(KEYWORDS, 300))
     assert len(unknown) >= 9 and set(unknown) <= vocabulary  # 12, less any dropped
     assert set(index_folder(out).labels) == set(LABELS)
+    for asked in (["--unknown-per-speaker", "38"], ["--common-words", "2", "--unknown-per-speaker", "6"]):
+        refused = CliRunner().invoke(main, [*args[:2], str(tmp_path / "more"), *args[3:], *asked])
+        assert refused.exit_code == 1 and "more than there are unknown words" in refused.output, asked
+        assert "Traceback" not in refused.output and not (tmp_path / "more").exists()
 
 
 def test_a_missing_lexicon_names_its_package(tmp_path):

@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from device.contract import SILENCE, UNKNOWN
 from leaf_edge.data import engines, noise
+from leaf_edge.data.folders import DataError
 from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
 from leaf_edge.data.vocabulary import common_words, near_misses
 from leaf_edge.data.words import KEYWORDS, UNKNOWN_WORDS
@@ -118,6 +119,20 @@ def unknown_word_draw(config: KeywordSetConfig, rng: np.random.Generator) -> lis
     close = rng.choice(near_misses(KEYWORDS), (count + 1) // 2, replace=False)
     common = rng.choice(common_words(KEYWORDS, config.common_words), count // 2, replace=False)
     return [*map(str, close), *map(str, common)]
+
+
+def check_unknown_words(config: KeywordSetConfig) -> None:
+    """Refuse more unknown words a speaker than :func:`unknown_word_draw` has to draw from."""
+    count = config.unknown_words_per_speaker
+    if config.common_words:
+        enough = (count + 1) // 2 <= len(near_misses(KEYWORDS)) and count // 2 <= config.common_words
+    else:
+        enough = count <= len(UNKNOWN_WORDS)
+    if not enough:
+        raise DataError(
+            f"--unknown-per-speaker {count} is more than there are unknown words to draw from: "
+            "give fewer, or more --common-words"
+        )
 
 
 def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
@@ -228,8 +243,7 @@ def generate_keywords(
         engines.require_engine(engine)
     if config.accent_share > 0 and "festival" in config.engines:
         engines.require_accent_voices()
-    if config.common_words:
-        near_misses(KEYWORDS)  # the lexicons are there, before OUT is started
+    check_unknown_words(config)  # before OUT is started (and the lexicons are there)
     return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))
 
 
