@@ -18,7 +18,7 @@ from leaf_edge.data.folders import DataError
 CMU_LEXICON = Path("/usr/share/festival/dicts/cmu/cmudict-0.4.out")
 WSJ_LEXICON = Path("/usr/share/festival/dicts/wsj.wp39.poslexR")
 
-_ENTRY = re.compile(r'^\("([^"]+)" (\S+) \((.*)\)\)\s*$')
+_ENTRY = re.compile(r'^\("([^"]+)" \S+ \((.*)\)\)\s*$')  # word, part of speech, syllables
 _PHONES = re.compile(r"\(\(([a-z ]+)\) \d\)")
 _TAG_SCORE = re.compile(r"\(([^\s()]+) (-?[\d.]+)\)")
 _NAME_TAGS = {"nnp", "nnps", "fw"}  # proper nouns and foreign words: TTS guesses how they sound
@@ -40,7 +40,7 @@ def pronunciations(path: Path = CMU_LEXICON) -> dict[str, tuple[str, ...]]:
     for line in _lines(path, "festlex-cmu"):
         entry = _ENTRY.match(line)
         if entry and _WORD.match(entry[1]) and entry[1] not in found:
-            found[entry[1]] = tuple(" ".join(_PHONES.findall(entry[3])).split())
+            found[entry[1]] = tuple(" ".join(_PHONES.findall(entry[2])).split())
     return found
 
 
@@ -88,6 +88,7 @@ def near_misses(keywords: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted((w for w in close if w in scores), key=lambda w: (-scores[w], w)))
 
 
+@cache
 def common_words(keywords: tuple[str, ...], count: int) -> tuple[str, ...]:
     """The ``count`` most common words of the lexicons that are neither a keyword, nor sound
     like one, nor one of its near-misses."""
