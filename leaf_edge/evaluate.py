@@ -12,13 +12,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from leaf_edge.data.folders import DataError, clip_engines, index_folder, load_split, manifest_key  # noqa: E402
+from leaf_edge.data.folders import (  # noqa: E402
+    DataError,
+    clip_engines,
+    clip_voices,
+    index_folder,
+    load_split,
+    manifest_key,
+)
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
 from leaf_edge.frontends.mel import MelFilterbanks  # noqa: E402
 from leaf_edge.guards import dominant_class_warning  # noqa: E402
 from leaf_edge.model import model_frontend, model_labels  # noqa: E402
 from leaf_edge.runs import load_run  # noqa: E402
+
+WORST_VOICES = 5  # voices named in the text report; --json has them all
 
 
 def classification_report(labels: list[str], truth: np.ndarray, predicted: np.ndarray) -> dict:
@@ -43,13 +52,10 @@ def classification_report(labels: list[str], truth: np.ndarray, predicted: np.nd
     }
 
 
-def accuracy_by_engine(root: Path, paths, truth: np.ndarray, predicted: np.ndarray) -> dict | None:
-    """Accuracy on each engine's clips, from the data set's manifest.csv (None without one)."""
-    try:
-        engines = clip_engines(root)
-    except DataError:
-        return None
-    names = np.array([engines.get(manifest_key(p), "?") if p else "noise" for p in paths])
+def accuracy_by(groups: dict[str, str], paths, truth: np.ndarray, predicted: np.ndarray) -> dict:
+    """Accuracy on each group's clips (``groups``: manifest key -> engine or voice; a clip
+    without a path is generated noise)."""
+    names = np.array([groups.get(manifest_key(p), "?") if p else "noise" for p in paths])
     correct = truth == predicted
     return {
         name: {"accuracy": float(correct[names == name].mean()), "clips": int((names == name).sum())}
@@ -154,7 +160,11 @@ def _report(data: Path, split: str, labels: list[str], loaded, predicted: np.nda
     report = {"data": str(data), "split": split}
     report.update(classification_report(labels, loaded.labels, predicted))
     report["warning"] = dominant_class_warning(predicted, loaded.labels, labels, "the model")
-    report["by_engine"] = accuracy_by_engine(Path(data), loaded.paths, loaded.labels, predicted)
+    try:  # by engine and by voice, from the set's manifest.csv
+        for key, groups in (("by_engine", clip_engines(data)), ("by_voice", clip_voices(data))):
+            report[key] = accuracy_by(groups, loaded.paths, loaded.labels, predicted)
+    except DataError:
+        report["by_engine"] = report["by_voice"] = None
     report["unreadable"] = len(loaded.problems)
     return report
 
@@ -222,6 +232,12 @@ def format_report(report: dict) -> str:
             + ", ".join(
                 f"{e} {row['accuracy']:.4f} ({row['clips']})" for e, row in report["by_engine"].items()
             )
+        )
+    if report.get("by_voice") and len(report["by_voice"]) > len(report["by_engine"]):
+        worst = sorted(report["by_voice"].items(), key=lambda item: item[1]["accuracy"])[:WORST_VOICES]
+        lines.append(
+            f"worst voices (of {len(report['by_voice'])}): "
+            + ", ".join(f"{v} {row['accuracy']:.4f} ({row['clips']})" for v, row in worst)
         )
     lines += [f"{name}: {path}" for name, path in report["files"].items()]
     if report.get("warning"):

@@ -43,6 +43,12 @@ def test_evaluate_prints_json_and_writes_the_papers_pictures(tiny_run, tiny_keyw
     assert sum(row["clips"] for row in by_engine.values()) == report["examples"]
     correct = sum(row["accuracy"] * row["clips"] for row in by_engine.values())
     assert abs(correct / report["examples"] - report["accuracy"]) < 1e-6
+    by_voice = report["by_voice"]  # each engine's clips shared among its voices
+    assert len(by_voice) > len(by_engine) and all("+" not in voice for voice in by_voice)
+    for engine, row in by_engine.items():
+        voices = [v for name, v in by_voice.items() if name.split("/")[0] == engine]
+        assert sum(v["clips"] for v in voices) == row["clips"], engine
+        assert abs(sum(v["accuracy"] * v["clips"] for v in voices) - row["accuracy"] * row["clips"]) < 1e-6
 
 
 def test_text_report_is_a_table(tiny_run, tiny_keywords):
@@ -52,6 +58,7 @@ def test_text_report_is_a_table(tiny_run, tiny_keywords):
     assert result.exit_code == 0, result.output
     assert result.output.startswith("validation accuracy")
     assert "precision" in result.output and "_unknown_" in result.output
+    assert "worst voices (of " in result.output
 
 
 def test_not_a_run_and_unfinished_runs_are_clear_errors(tmp_path, tiny_keywords):

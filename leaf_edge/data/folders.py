@@ -223,11 +223,22 @@ def manifest_key(path: Path) -> str:
 
 def clip_engines(root: str | Path) -> dict[str, str]:
     """The engine that made each clip (:func:`manifest_key` -> engine), from the set's manifest.csv."""
+    return {path: row["engine"] for path, row in manifest_rows(root).items()}
+
+
+def clip_voices(root: str | Path) -> dict[str, str]:
+    """Each clip's voice as ``engine/voice`` (espeak-ng's variant dropped: ``en-us+m3`` is ``en-us``)."""
+    rows = manifest_rows(root)
+    return {path: f"{row['engine']}/{(row.get('voice') or '?').split('+')[0]}" for path, row in rows.items()}
+
+
+def manifest_rows(root: str | Path) -> dict[str, dict[str, str]]:
+    """The set's manifest.csv, a row per clip (:func:`manifest_key` -> row)."""
     manifest = Path(root) / "manifest.csv"
     if not manifest.is_file():
         raise DataError(f"{root} has no manifest.csv, so its clips' engines are unknown")
     with open(manifest, newline="") as f:
-        return {row["path"]: row["engine"] for row in csv.DictReader(f)}
+        return {row["path"]: row for row in csv.DictReader(f)}
 
 
 def hold_out_engine(index: DatasetIndex, engine: str) -> DatasetIndex:
