@@ -35,6 +35,9 @@ def data() -> None:
 )
 @click.option("--accent-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
               help="Share of espeak-ng and festival speakers given another language's voice.")  # fmt: skip
+@click.option("--resynthesis-share", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Share of speakers made new by WORLD resynthesis (pitch contour, jitter, shimmer, "
+              "breathiness, formants, tilt; needs pyworld).")  # fmt: skip
 @click.option("--common-words", type=click.IntRange(0), default=0, show_default=True,
               help="Unknown words from festival's lexicons: the keywords' near-misses and this many "
               "common English words (0: Speech Commands' 37 words).")  # fmt: skip
@@ -48,6 +51,7 @@ def keywords(
     workers: int | None,
     engines: str,
     accent_share: float,
+    resynthesis_share: float,
     common_words: int,
     unknown_per_speaker: int,
 ) -> None:
@@ -73,6 +77,7 @@ def keywords(
         engines=chosen,
         engine_shares=shares,
         accent_share=accent_share,
+        resynthesis_share=resynthesis_share,
         common_words=common_words,
         unknown_words_per_speaker=unknown_per_speaker,
     )

@@ -8,6 +8,7 @@
 #                  the renderers and sample sets of the built-in instrument set
 #   pulseaudio, pulseaudio-utils, libasound2-plugins, alsa-utils, sox
 #                  the virtual microphone that the tests feed speech into (tests/tools/virtual-mic.sh)
+#   g++            builds pyworld (WORLD resynthesis for `data keywords --resynthesis-share`; PyPI has no wheel)
 set -euo pipefail
 
 packages=(
@@ -17,6 +18,7 @@ packages=(
   festvox-ru festvox-suopuhe-lj festvox-suopuhe-mv festvox-ca-ona-hts
   fluidsynth fluid-soundfont-gm opl3-soundfont csound-soundfont timgm6mb-soundfont timidity freepats
   pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox
+  g++
 )
 
 missing=()

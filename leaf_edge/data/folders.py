@@ -227,9 +227,14 @@ def clip_engines(root: str | Path) -> dict[str, str]:
 
 
 def clip_voices(root: str | Path) -> dict[str, str]:
-    """Each clip's voice as ``engine/voice`` (espeak-ng's variant dropped: ``en-us+m3`` is ``en-us``)."""
-    rows = manifest_rows(root)
-    return {path: f"{row['engine']}/{(row.get('voice') or '?').split('+')[0]}" for path, row in rows.items()}
+    """Each clip's voice as ``engine/voice`` (espeak-ng's variant dropped: ``en-us+m3`` is ``en-us``),
+    ``+world`` after it when the speaker was made by resynthesis."""
+    return {path: _voice_name(row) for path, row in manifest_rows(root).items()}
+
+
+def _voice_name(row: dict[str, str]) -> str:
+    world = "+world" if '"resynthesis"' in (row.get("settings") or "") else ""
+    return f"{row['engine']}/{(row.get('voice') or '?').split('+')[0]}{world}"
 
 
 def manifest_rows(root: str | Path) -> dict[str, dict[str, str]]:

@@ -1,6 +1,7 @@
 """The built-in keyword data set: Speech Commands' 12-label task spoken by TTS engines.
 
-Hundreds of speakers (engine voice x accent x speed x pitch x vocal-tract scale), each saying
+Hundreds of speakers (engine voice x accent x speed x pitch x vocal-tract scale, optionally
+made new by WORLD resynthesis), each saying
 the ten keywords and a few unknown words; every clip checked; speaker-disjoint splits;
 Speech Commands layout::
 
@@ -33,6 +34,7 @@ from device.contract import SILENCE, UNKNOWN
 from leaf_edge.data import engines, noise
 from leaf_edge.data.folders import DataError
 from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
+from leaf_edge.data.resynthesis import Resynthesis, require_pyworld
 from leaf_edge.data.vocabulary import common_words, near_misses
 from leaf_edge.data.words import KEYWORDS, UNKNOWN_WORDS
 
@@ -48,6 +50,7 @@ class KeywordSetConfig:
     engines: tuple[str, ...] = engines.ENGINES
     engine_shares: tuple[float, ...] = (0.5, 0.3, 0.2)
     accent_share: float = 0.0  # share of espeak-ng and festival speakers in another language's voice
+    resynthesis_share: float = 0.0  # share of speakers made new by WORLD resynthesis (resynthesis.py)
     unknown_words_per_speaker: int = 2
     common_words: int = 0  # > 0: unknown words from the lexicons (leaf_edge.data.vocabulary)
     silence_per_speaker: float = 1.2
@@ -68,6 +71,7 @@ class Speaker:
     tract_scale: float  # resampling factor: >1 raises pitch and shortens, like a smaller vocal tract
     words: list[str]
     clip_seed: int
+    resynthesis: Resynthesis | None = None
 
 
 @dataclass
@@ -108,6 +112,13 @@ def accent_draw(config: KeywordSetConfig, index: int) -> float:
     """Speaker ``index``'s uniform draw for an accent, from a stream of its own: turning accents
     on changes nothing else of any speaker, and those accented at a share are at a larger one."""
     return float(np.random.default_rng([config.seed, 4, index]).random())
+
+
+def resynthesis_draw(config: KeywordSetConfig, index: int) -> Resynthesis | None:
+    """Speaker ``index``'s WORLD changes, or None, from a stream of its own (as :func:`accent_draw`)."""
+    rng = np.random.default_rng([config.seed, 5, index])
+    chosen = rng.random() < config.resynthesis_share
+    return Resynthesis.draw(rng) if chosen else None
 
 
 def unknown_word_draw(config: KeywordSetConfig, rng: np.random.Generator) -> list[str]:
@@ -158,6 +169,7 @@ def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
                     tract_scale=float(rng.uniform(0.9, 1.12)),
                     words=[*KEYWORDS, *unknown],
                     clip_seed=int(rng.integers(2**31)),
+                    resynthesis=resynthesis_draw(config, index),
                 )
             )
             index += 1
@@ -189,10 +201,16 @@ def render_speaker(speaker: Speaker, config: KeywordSetConfig, out: Path) -> Spe
     result = SpeakerResult()
     rng = np.random.default_rng(speaker.clip_seed)
     clip_samples = int(round(config.sample_rate * config.clip_seconds))
-    settings = json.dumps({**speaker.voice.settings, "tract_scale": round(speaker.tract_scale, 4)})
+    described = {**speaker.voice.settings, "tract_scale": round(speaker.tract_scale, 4)}
+    if speaker.resynthesis:
+        described["resynthesis"] = speaker.resynthesis.settings()
+    settings = json.dumps(described)
+    world_rng = np.random.default_rng([speaker.clip_seed, 1])  # the clips' offsets stay as without it
     for k, (word, (audio, rate)) in enumerate(
         zip(speaker.words, speaker.voice.render(speaker.words), strict=True)
     ):
+        if audio.size and speaker.resynthesis:
+            audio = speaker.resynthesis.apply(audio, rate, world_rng)
         if audio.size:
             audio = soxr.resample(audio, rate * speaker.tract_scale, config.sample_rate)
         trimmed, reason = check_speech(audio, config.sample_rate, 0.98 * config.clip_seconds)
@@ -244,6 +262,8 @@ def generate_keywords(
     if config.accent_share > 0 and "festival" in config.engines:
         engines.require_accent_voices()
     check_unknown_words(config)  # before OUT is started (and the lexicons are there)
+    if config.resynthesis_share > 0:
+        require_pyworld()
     return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))
 
 
