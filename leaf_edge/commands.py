@@ -398,6 +398,8 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 @click.option(
     "--negative-pauses", is_flag=True, help="With --stream: pauses cut from --negatives, not quiet noise."
 )
+@click.option("--running-speech", is_flag=True,
+              help="With --stream: each keyword also inside running speech.")  # fmt: skip
 @click.option("--engine", help="With --stream: only this engine's clips (e.g. a run's held-out engine).")
 @click.option("--picture", type=click.Path(dir_okay=False, path_type=Path), default=Path("det.png"),
               show_default=True, help="With --stream: where the DET picture goes.")  # fmt: skip
@@ -406,7 +408,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 @user_errors
 def evaluate(
     targets: tuple[Path, ...], data_dir: Path, split: str, stream: bool, negatives: Path | None,
-    negative_pauses: bool, engine: str | None, picture: Path, seed: int, as_json: bool,
+    negative_pauses: bool, running_speech: bool, engine: str | None, picture: Path, seed: int, as_json: bool,
 ) -> None:  # fmt: skip
     """Accuracy, per-class precision/recall and pictures of a trained RUN on DATA; of a
     MODEL.tflite as the device runs it (LiteRT, DATA's own split); with --stream, the stream
@@ -421,19 +423,22 @@ def evaluate(
       leaf-edge evaluate runs/leaf data/keywords
       leaf-edge evaluate models/keywords-leaf.tflite data/keywords
       leaf-edge evaluate models/keywords-leaf.tflite models/keywords-mel.tflite data/keywords \\
-        --stream --negatives data/negatives
+        --stream --negatives data/negatives [--running-speech]
     """
     if stream:
         from leaf_edge.stream_report import format_stream_report, stream_reports
 
         if negative_pauses and not negatives:
             raise click.UsageError("--negative-pauses needs --negatives DIR")
-        reports = stream_reports(targets, data_dir, split, negatives, engine, seed, picture, negative_pauses)
+        reports = stream_reports(
+            targets, data_dir, split, negatives, engine, seed, picture, negative_pauses, running_speech
+        )
         click.echo(to_json(reports, indent=2) if as_json else format_stream_report(reports, picture))
         return
-    if len(targets) != 1 or negatives or engine or negative_pauses:
+    if len(targets) != 1 or negatives or engine or negative_pauses or running_speech:
         raise click.UsageError(
-            "one RUN or MODEL.tflite without --stream; --negatives and --engine go with --stream"
+            "one RUN or MODEL.tflite without --stream; --negatives, --engine and --running-speech "
+            "go with --stream"
         )
     from leaf_edge.evaluate import evaluate_model_file, evaluate_run, format_report
 

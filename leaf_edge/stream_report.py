@@ -40,7 +40,7 @@ def split_clips(data_dir: Path, labels: list[str], split: str, engine: str | Non
 
 def stream_reports(
     models: tuple[Path, ...], data_dir: Path, split: str, negatives: Path | None, engine: str | None,
-    seed: int, picture: Path, negative_pauses: bool = False,
+    seed: int, picture: Path, negative_pauses: bool = False, running_speech: bool = False,
 ) -> list[dict]:  # fmt: skip
     """The stream report of each model, and their DET picture at ``picture``."""
     for model in models:
@@ -57,7 +57,9 @@ def stream_reports(
             clips_by_rate[key] = split_clips(
                 data_dir, classifier.labels, split, engine, classifier.sample_rate
             )
-        report = evaluate_streams(classifier, clips_by_rate[key], recordings, seed, negative_pauses)
+        report = evaluate_streams(
+            classifier, clips_by_rate[key], recordings, seed, negative_pauses, running_speech
+        )
         report.update(
             data=str(data_dir), split=split, engine=engine, negatives=negatives and str(negatives),
             pauses="negative audio" if negative_pauses else "quiet noise",
@@ -82,6 +84,13 @@ def format_stream_report(reports: list[dict], picture: Path) -> str:
         for kind, per_hour in report["false_accepts_per_hour"].items():
             count, hours = report["false_accepts"][kind], report["hours"][kind]
             lines.append(f"  {kind} streams: {count} false accepts in {hours:.2f} h: {per_hour:.2f} an hour")
+        if report.get("running_speech"):
+            running = report["running_speech"]
+            lines.append(
+                f"  inside running speech: false rejects {100 * running['false_reject_rate']:.1f} % of "
+                f"{running['keywords_said']} keywords, {running['false_accepts']} false accepts in "
+                f"{running['hours']:.2f} h: {running['false_accepts_per_hour']:.2f} an hour"
+            )
         if report["latency_seconds"]:
             latency = report["latency_seconds"]
             median, p90 = latency["median"], latency["p90"]

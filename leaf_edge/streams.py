@@ -8,7 +8,10 @@ its events are compared with what was said. Three kinds of stream:
   latency, and events of the wrong label;
 - ``speech``: the split's other clips (unknown words, silence) the same way: false accepts per
   hour of speech that holds no keyword;
-- ``negative``: recordings with no keyword in them, as they are: false accepts per hour.
+- ``negative``: recordings with no keyword in them, as they are: false accepts per hour;
+- ``running`` (on request): each keyword inside running speech, the speech of one to two unknown
+  words before and after it with 50-200 ms between words: misses and false accepts where words
+  run into each other, as in conversation. Reported apart, so the figures above stay comparable.
 
 Pauses are quiet noise, or stretches of negative audio on request (the word then starts after
 an abrupt change of background, which is harder than a room whose noise goes on under it). Each
@@ -26,9 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from device import Classifier
-from device.contract import BACKGROUND_LABELS, DetectionSettings
+from device.contract import BACKGROUND_LABELS, UNKNOWN, DetectionSettings
 from device.detect import detect_along
-from leaf_edge.data.folders import read_audio
+from leaf_edge.data.folders import DataError, read_audio
 
 STREAM_SECONDS = 600.0  # streams are cut at about ten minutes (a pause is never cut)
 PAUSE_SECONDS = (0.5, 1.5)  # before each clip, drawn uniformly
@@ -36,6 +39,8 @@ QUIET_NOISE_DB = -60.0  # the level of a pause when no negative audio is given (
 SPEECH_FLOOR_DB = -35.0  # a clip's spoken part: samples within this of its peak (for latency)
 LATE_SECONDS = 0.5  # an event may come this long after the window that covers the word's end
 FILLER_SECONDS = 600.0  # negative audio read for the pauses between clips
+RUNNING = "running"  # the kind of the streams of keywords inside running speech
+WORD_GAP_SECONDS = (0.05, 0.2)  # between the words of running speech, drawn uniformly
 DET_THRESHOLDS = tuple(np.round(np.arange(0.30, 0.995, 0.025), 3))
 
 
@@ -59,11 +64,16 @@ class ScoredStream:
     scores: np.ndarray  # [windows, labels]
 
 
-def speech_end(clip: np.ndarray, rate: int) -> float:
-    """Seconds from the clip's start to the last sample within SPEECH_FLOOR_DB of its peak."""
+def speech_span(clip: np.ndarray) -> tuple[int, int]:
+    """First and one past the last sample within SPEECH_FLOOR_DB of the clip's peak."""
     level = np.abs(clip)
     loud = np.flatnonzero(level >= level.max() * 10 ** (SPEECH_FLOOR_DB / 20)) if level.max() > 0 else []
-    return (loud[-1] + 1) / rate if len(loud) else len(clip) / rate
+    return (int(loud[0]), int(loud[-1]) + 1) if len(loud) else (0, len(clip))
+
+
+def speech_end(clip: np.ndarray, rate: int) -> float:
+    """Seconds from the clip's start to the end of its speech (:func:`speech_span`)."""
+    return speech_span(clip)[1] / rate
 
 
 def build_streams(
@@ -95,6 +105,54 @@ def build_streams(
     if words:
         parts.append(_pause(round(PAUSE_SECONDS[1] * rate), rng, fillers))
         streams.append((np.concatenate(parts), words))
+    return streams
+
+
+def build_running_streams(
+    keywords: list[tuple[str, np.ndarray]],
+    carriers: list[np.ndarray],
+    rate: int,
+    seed: int,
+    stream_seconds: float = STREAM_SECONDS,
+) -> list[tuple[np.ndarray, list[Word]]]:
+    """Each keyword's speech between the speech of one or two carrier words (unknown words)
+    before and after it, a short gap between words; these utterances in shuffled order, each
+    after a pause of quiet noise. A :class:`Word` marks each keyword from its speech's start."""
+    rng = np.random.default_rng([seed, 1])
+
+    def spoken(clip: np.ndarray) -> np.ndarray:
+        start, end = speech_span(clip)
+        return clip[start:end].astype(np.float32)
+
+    def gap(low: float, high: float) -> np.ndarray:
+        return _pause(round(rng.uniform(low, high) * rate), rng, None)
+
+    def carrier_words() -> list[np.ndarray]:
+        return [spoken(carriers[i]) for i in rng.integers(len(carriers), size=rng.integers(1, 3))]
+
+    utterances = []
+    for k in rng.permutation(len(keywords)):
+        label, clip = keywords[k]
+        before, after = carrier_words(), carrier_words()
+        parts = [gap(*PAUSE_SECONDS)]
+        for word in before:
+            parts += [word, gap(*WORD_GAP_SECONDS)]
+        keyword_at = sum(map(len, parts))
+        parts.append(spoken(clip))
+        keyword_end = sum(map(len, parts))
+        for word in after:
+            parts += [gap(*WORD_GAP_SECONDS), word]
+        utterances.append((np.concatenate(parts), label, keyword_at, keyword_end))
+    streams, parts, words, now = [], [], [], 0
+    for audio, label, keyword_at, keyword_end in utterances:
+        words.append(Word(label, round((now + keyword_at) / rate, 4), round((now + keyword_end) / rate, 4)))
+        parts.append(audio)
+        now += len(audio)
+        if now >= stream_seconds * rate:
+            streams.append((np.concatenate([*parts, gap(PAUSE_SECONDS[1], PAUSE_SECONDS[1])]), words))
+            parts, words, now = [], [], 0
+    if words:
+        streams.append((np.concatenate([*parts, gap(PAUSE_SECONDS[1], PAUSE_SECONDS[1])]), words))
     return streams
 
 
@@ -191,7 +249,21 @@ def tally(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSett
 
 
 def stream_figures(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> dict:
-    """False-reject rate per keyword, false accepts per hour by stream kind, latency."""
+    """False-reject rate per keyword, false accepts per hour by stream kind, latency; the running
+    speech streams' figures apart, under ``running_speech``."""
+    figures = _figures([s for s in streams if s.kind != RUNNING], scoring, settings)
+    running = [s for s in streams if s.kind == RUNNING]
+    if running:
+        apart = _figures(running, scoring, settings)
+        figures["running_speech"] = {
+            "false_reject_rate": apart["false_reject_rate"],
+            "keywords_said": apart["keywords_said"],
+            **{key: apart[key][RUNNING] for key in ("false_accepts", "hours", "false_accepts_per_hour")},
+        }
+    return figures
+
+
+def _figures(streams: list[ScoredStream], scoring: Scoring, settings: DetectionSettings) -> dict:
     counts = tally(streams, scoring, settings)
     rates = {k: counts.missed[k] / n for k, n in counts.said.items() if n}
     false_accepts = {kind: sum(by_label.values()) for kind, by_label in counts.false_accepts.items()}
@@ -236,10 +308,12 @@ def score_streams(
     negatives: list[Path],
     seed: int = 0,
     negative_pauses: bool = False,
+    running_speech: bool = False,
 ) -> list[ScoredStream]:
     """A split's clips as keyword and speech streams, and the negative recordings (read one at a
     time: hours of them never sit in memory at once), scored by one loaded model. Pauses between
-    clips are quiet noise, or with ``negative_pauses`` stretches of the negative recordings."""
+    clips are quiet noise, or with ``negative_pauses`` stretches of the negative recordings. With
+    ``running_speech``, the keywords again inside running speech of the split's unknown words."""
     rate = classifier.sample_rate
     fillers, filled = [], 0.0
     for path in negatives if negative_pauses else []:
@@ -254,6 +328,11 @@ def score_streams(
     for kind, clips in (("keywords", spoken), ("speech", other)):
         for audio, words in build_streams(clips, rate, seed, fillers=fillers or None):
             streams.append(score_stream(classifier, audio, kind, words))
+    carriers = [clip for label, clip in other if label == UNKNOWN]
+    if running_speech and not carriers:
+        raise DataError("running speech needs unknown-word clips to put the keywords between")
+    for audio, words in build_running_streams(spoken, carriers, rate, seed) if running_speech else []:
+        streams.append(score_stream(classifier, audio, RUNNING, words))
     for path in negatives:
         streams.append(score_stream(classifier, read_audio(path, rate), "negative", []))
     return streams
@@ -265,10 +344,11 @@ def evaluate_streams(
     negatives: list[Path],
     seed: int = 0,
     negative_pauses: bool = False,
+    running_speech: bool = False,
 ) -> dict:
     """Stream figures and DET curve of one loaded model (streams as :func:`score_streams` makes them)."""
     started = time.process_time()
-    streams = score_streams(classifier, split_clips, negatives, seed, negative_pauses)
+    streams = score_streams(classifier, split_clips, negatives, seed, negative_pauses, running_speech)
     cpu_seconds = time.process_time() - started
     audio_hours = sum(s.seconds for s in streams) / 3600
     scoring = Scoring.of(classifier)

@@ -19,6 +19,7 @@ from leaf_edge.streams import (
     ScoredStream,
     Scoring,
     Word,
+    build_running_streams,
     build_streams,
     det_curve,
     detect,
@@ -61,6 +62,15 @@ def test_stream_figures_agree_with_a_hand_count():
     assert figures["false_accepts"] == {"keywords": 2, "negative": 2}
     assert figures["false_accepts_per_hour"] == {"keywords": 360.0, "negative": 4.0}
     assert figures["latency_seconds"]["median"] == pytest.approx(0.275)
+    # Running speech, reported apart: "no" heard at 3.0 s (a hit), a stray yes at 7.0 s.
+    heard = planted(10.0, [("no", 2.75, 3.25), ("yes", 6.75, 7.25)])
+    running = ScoredStream("running", 10.0, [Word("no", 2.2, 2.6)], *heard)
+    with_running = stream_figures([keywords, negative, running], SCORING, SETTINGS)
+    assert with_running.pop("running_speech") == {
+        "false_reject_rate": 0.0, "keywords_said": 1, "false_accepts": 1, "hours": round(10 / 3600, 4),
+        "false_accepts_per_hour": 360.0,
+    }  # fmt: skip
+    assert with_running == figures
 
 
 def test_the_det_curve_trades_false_rejects_for_false_accepts():
@@ -87,6 +97,31 @@ def test_streams_hold_every_clip_once_after_a_pause():
             assert audio[start - 1] != 0.5 and word.speech_end == pytest.approx(word.start + 0.5)
     again = build_streams(clips, rate, seed=1, stream_seconds=10.0)
     assert [w for _, ws in again for w in ws] == placed
+
+
+def test_running_speech_puts_each_keyword_between_carrier_words():
+    rate = 1000
+    silence = np.zeros(200, np.float32)
+
+    def clip(level, length):  # speech of ``length`` samples inside silence, as a 1 s clip pads it
+        return np.concatenate([silence, np.full(length, level, np.float32), silence])
+
+    keywords = [(f"k{k}", clip(0.5, 300 + 10 * k)) for k in range(20)]
+    carriers = [clip(0.25, 150), clip(0.3, 250)]
+    streams = build_running_streams(keywords, carriers, rate, seed=3, stream_seconds=8.0)
+    assert len(streams) > 1
+    placed = {w.label: w for _, words in streams for w in words}
+    assert sorted(placed) == sorted(label for label, _ in keywords)
+    for audio, words in streams:
+        for word in words:
+            start, end = round(word.start * rate), round(word.speech_end * rate)
+            assert end - start == 300 + 10 * int(word.label[1:])  # the keyword's speech, whole
+            assert np.all(audio[start:end] == 0.5) and audio[start - 1] != 0.5 and audio[end] != 0.5
+            before, after = audio[start - 250 : start], audio[end : end + 250]  # words 50-200 ms away
+            carried = np.float32([0.25, 0.3])
+            assert np.isin(carried, before).any() and np.isin(carried, after).any()
+    again = build_running_streams(keywords, carriers, rate, seed=3, stream_seconds=8.0)
+    assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(streams, again, strict=True))
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +152,17 @@ def test_evaluate_stream_cli_reports_and_draws_the_det_picture(keyword_model, ti
     picture = tmp_path / "det.png"
     args = ["evaluate", str(keyword_model), str(keyword_model), str(tiny_keywords), "--stream",
             "--negatives", str(negatives), "--engine", "flite", "--picture", str(picture)]  # fmt: skip
-    result = CliRunner().invoke(main, [*args, "--json"])
+    result = CliRunner().invoke(main, [*args, "--json", "--running-speech"])
     assert result.exit_code == 0, result.output
     reports = json.loads(result.output[result.output.index("[") :])
     assert len(reports) == 2 and reports[0]["engine"] == "flite"
+    running = reports[0]["running_speech"]  # the same keywords again, between unknown words
+    assert running["keywords_said"] == reports[0]["keywords_said"] and running["hours"] > 0
     assert reports[0]["false_reject_rate"] == reports[1]["false_reject_rate"]  # the same model twice
     assert reports[0]["keywords_said"] > 0 and picture.stat().st_size > 10_000
-    text = CliRunner().invoke(main, args)
+    text = CliRunner().invoke(main, [*args, "--running-speech"])
     assert text.exit_code == 0 and "false rejects" in text.output and "negative streams" in text.output
+    assert "inside running speech: false rejects" in text.output
 
 
 def test_evaluate_stream_refuses_a_run_folder_in_one_line(tiny_keywords, tmp_path):
