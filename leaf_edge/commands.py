@@ -263,6 +263,8 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--eq/--no-eq", default=False, help="Random equaliser (timbre variety); off by default.")
 @click.option("--warp/--no-warp", default=False, help="Random formant warp, +-15%; off by default.")
 @click.option("--babble/--no-babble", default=False, help="Other talkers behind half the clips; off.")
+@click.option("--context-words/--no-context-words", default=False,
+              help="Running speech: unknown words just before and after half the clips' words.")  # fmt: skip
 @click.option(
     "--mixup",
     metavar="ALPHA",
@@ -301,9 +303,9 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
-          rooms, speed, speed_range, gain, specaugment, eq, warp, babble, mixup, hold_out_engine, split_by,
-          validation_share, test_share, test_dir, background, negatives, checkpoint_by, freeze_frontend,
-          distribute) -> None:  # fmt: skip
+          rooms, speed, speed_range, gain, specaugment, eq, warp, babble, context_words, mixup,
+          hold_out_engine, split_by, validation_share, test_share, test_dir, background, negatives,
+          checkpoint_by, freeze_frontend, distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
     Interrupted runs resume from their last finished epoch when the same command is rerun.
@@ -339,6 +341,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             eq_prob=0.5 if eq else 0.0,
             warp=0.15 if warp else 0.0,
             babble_prob=0.5 if babble else 0.0,
+            context_prob=0.5 if context_words else 0.0,
             mixup=_non_negative(mixup, "--mixup"),
         )
     config = TrainConfig(

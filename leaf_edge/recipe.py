@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from device.contract import SILENCE, task_of
+from device.contract import SILENCE, UNKNOWN, task_of
 from leaf_edge.classifiers import SMALL_SET_CLIPS
 from leaf_edge.data.augment import SMALL_SET_SPEED, SPEECH_SPEED, augment_batch, make_rooms
 from leaf_edge.data.folders import DataError, DatasetIndex, LoadedSplit, read_audio
@@ -111,6 +111,16 @@ def check_negative_options(config: TrainConfig, index: DatasetIndex) -> None:
         raise DataError("--negatives does not run with --distribute yet")
     if config.negatives is not None:
         check_negative_folder(config.negatives)
+
+
+def context_labels(config: TrainConfig, index: DatasetIndex) -> tuple[int, int] | None:
+    """(unknown label, silence label or -1) for ``--context-words``; None when it is off. A data
+    set without an ``_unknown_`` class has no words to put around the clips': a one-line error."""
+    if not config.augment.context_prob:
+        return None
+    if UNKNOWN not in index.labels:
+        raise DataError(f"--context-words needs an {UNKNOWN} class: its words go around the others")
+    return index.labels.index(UNKNOWN), index.labels.index(SILENCE) if SILENCE in index.labels else -1
 
 
 def negative_audio(config: TrainConfig, log=print) -> np.ndarray | None:

@@ -30,6 +30,7 @@ from leaf_edge.negative_training import HardNegativeMiner, StreamProxy, hard_neg
 from leaf_edge.recipe import (
     augmentation_sources,
     check_negative_options,
+    context_labels,
     keep_conversion_inputs,
     negative_audio,
     settle_speed,
@@ -70,6 +71,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     index = config.index()  # before the run folder exists: bad data or options leave nothing behind
     config = settle_speed(config, index)
     check_negative_options(config, index)
+    context = context_labels(config, index)
     resuming = prepare_run(workdir, config)
     with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
         previous = workdir / "metrics.json"
@@ -96,7 +98,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         )
         negatives = None if bank is None else (noise_bank, pool, index.labels.index(SILENCE))
         train_data = training_dataset(
-            splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives
+            splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives, context
         )
         why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
         log(

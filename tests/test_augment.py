@@ -10,6 +10,7 @@ import tensorflow as tf
 from leaf_edge.data.augment import (
     AugmentConfig,
     add_babble,
+    add_context_words,
     add_noise,
     augment_batch,
     equalise,
@@ -157,6 +158,53 @@ def test_babble_mixes_other_clips_of_the_batch_at_the_snr():
     np.testing.assert_array_equal(out[7], 0.0)
     off = add_babble(tf.constant(waves), dataclasses.replace(config, babble_prob=0.0)).numpy()
     np.testing.assert_array_equal(off, waves)
+
+
+def test_context_words_put_unknown_words_round_each_word_and_leave_it_whole():
+    """Keyword clips (label 0: 0.5 over 400-600 ms) and unknown-word clips (label 2: 0.3 over
+    300-450 ms) at 1 kHz: a keyword clip gets an unknown word's speech ending 50-200 ms before its
+    own and one starting 50-200 ms after, 0-6 dB quieter, cut at the clip's edge; every clip's own
+    word stays as it was; a _silence_ clip (label 1) and a batch without unknown words get none."""
+    rate, length = 1000, 1000
+    waves = np.zeros((6, length), np.float32)
+    waves[:3, 400:600] = 0.5
+    waves[3:5, 300:450] = 0.3
+    waves[5] = 0.01 * np.random.default_rng(0).standard_normal(length)
+    labels = tf.constant([0, 0, 0, 2, 2, 1])
+    config = dataclasses.replace(AugmentConfig(), context_prob=1.0)
+    out = add_context_words(tf.constant(waves), labels, 2, 1, config, rate).numpy()
+    for i, (start, end) in enumerate([(400, 600)] * 3 + [(300, 450)] * 2):
+        np.testing.assert_array_equal(out[i, start:end], waves[i, start:end])
+        assert np.all(out[i, start - 50 : start] == 0) and np.all(out[i, end : end + 50] == 0)
+        before, after = out[i, : start - 50], out[i, end + 50 :]
+        if i >= 3:
+            continue  # an unknown word may draw itself, and then gets nothing on that side
+        for side in (before, after):
+            heard = side[side != 0]
+            assert len(heard) > 0 and np.all((heard >= 0.3 * 10 ** (-6 / 20) - 1e-6) & (heard <= 0.3 + 1e-6))
+        assert np.flatnonzero(before)[-1] >= start - 200 and np.flatnonzero(after)[0] < end + 200
+    np.testing.assert_array_equal(out[5], waves[5])
+    none = add_context_words(tf.constant(waves), tf.constant([0, 0, 0, 3, 3, 1]), 2, 1, config, rate)
+    np.testing.assert_array_equal(none.numpy(), waves)
+
+
+def test_context_words_reach_the_training_batches():
+    """``train --context-words``: the tf.data pipeline (graph mode) gives about half the clips'
+    words a neighbour on each side; without ``context`` none."""
+    from leaf_edge.data.folders import LoadedSplit
+    from leaf_edge.datasets import training_dataset
+
+    waves = np.zeros((64, RATE), np.float32)
+    waves[:, 6000:10000] = 0.5  # 0.25 s of "speech" in each clip
+    split = LoadedSplit(waves, (np.arange(64) % 3).astype(np.int64), [], [None] * 64)
+    augment = dataclasses.replace(AugmentConfig.off(), context_prob=0.5)
+    config = TrainConfig(data="unused", batch_size=32, augment=augment)
+
+    def longer_clips(context):
+        batch, _ = next(iter(training_dataset(split, config, None, None, 3, context=context)))
+        return int((np.count_nonzero(batch.numpy(), axis=1) > 4000).sum())
+
+    assert 4 <= longer_clips((2, 1)) <= 28 and longer_clips(None) == 0
 
 
 def test_mixup_blends_clips_and_targets_with_the_same_weight():

@@ -1,7 +1,8 @@
 """Augmentation on the fly, in the tf.data pipeline, on batches of waveforms.
 
-Each epoch sees fresh variations of the same clean clips: speed and time shift (one
-resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made
+Each epoch sees fresh variations of the same clean clips: optionally neighbouring words (another
+clip's unknown word just before or after the clip's own, as in running speech), speed and time
+shift (one resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made
 once with pyroomacoustics, applied by FFT convolution), optionally babble (other clips of the
 batch, as competing talkers), background noise at a random SNR, and gain. Each is switchable.
 SpecAugment-style masking and the formant warp act on features, inside the model
@@ -36,6 +37,8 @@ class AugmentConfig:
     babble_prob: float = 0.0  # other talkers (clips of the batch) behind the clip; off by default
     babble_snr_db: tuple[float, float] = (3.0, 20.0)
     mixup: float = 0.0  # Beta(a, a) blend of two clips and labels; 0: off
+    context_prob: float = 0.0  # an unknown word just before the clip's word, and after it, each this often
+    context_gap_ms: tuple[float, float] = (50.0, 200.0)  # between the words
 
     @classmethod
     def off(cls) -> AugmentConfig:
@@ -187,6 +190,53 @@ def add_noise(waves, noise_bank: tf.Tensor, config: AugmentConfig):
     scale = tf.where(quiet, 10 ** (_uniform(batch, -60.0, -20.0) / 20) / noise_rms, scale)
     scale = tf.where(_chance(batch, config.noise_prob), scale, 0.0)
     return waves + noise * scale[:, tf.newaxis]
+
+
+SPEECH_FLOOR_DB = -35.0  # a clip's speech: the frames within this of its loudest
+SPEECH_FRAME_MS = 10.0
+
+
+def speech_bounds(waves, sample_rate: int):
+    """First and one past the last sample of each clip's speech (frames within SPEECH_FLOOR_DB of
+    its loudest; a silent clip gives (length, 0))."""
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    frame = int(sample_rate * SPEECH_FRAME_MS / 1000)
+    frames = length // frame
+    peaks = tf.reduce_max(tf.abs(tf.reshape(waves[:, : frames * frame], [batch, frames, frame])), axis=2)
+    loud = (peaks >= tf.reduce_max(peaks, axis=1, keepdims=True) * 10 ** (SPEECH_FLOOR_DB / 20)) & (peaks > 0)
+    index = tf.range(frames)[tf.newaxis, :]
+    first = tf.reduce_min(tf.where(loud, index, frames), axis=1) * frame
+    last = (tf.reduce_max(tf.where(loud, index, -1), axis=1) + 1) * frame
+    return tf.minimum(first, length), last
+
+
+def add_context_words(waves, labels, carrier: int, bare: int, config: AugmentConfig, sample_rate: int):
+    """Running speech around a clip's word: the speech of another clip of the batch labelled
+    ``carrier`` (an unknown word) placed before the word, and another's after it, each with
+    ``context_prob``, a gap of ``context_gap_ms`` between the words; cut where it runs past the
+    clip's edge (a word fragment). Labels stay: the clip's word is still the whole word in it.
+    Clips labelled ``bare`` (``_silence_``; -1: none) and clips of no speech get none."""
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    start, end = speech_bounds(waves, sample_rate)
+    carriers = tf.cast(tf.where(tf.equal(labels, carrier))[:, 0], tf.int32)
+    t = tf.range(length)[tf.newaxis, :]
+    for before in (True, False):
+        count = tf.size(carriers)
+        draw = tf.random.uniform([batch], 0, tf.maximum(count, 1), tf.int32)
+        own = count + tf.range(batch)  # no carrier in the batch: each clip picks itself, and gets none
+        pick = tf.gather(tf.concat([carriers, tf.range(batch)], 0), tf.where(count > 0, draw, own))
+        other_start, other_end = tf.gather(start, pick), tf.gather(end, pick)
+        gap = tf.cast(_uniform(batch, *config.context_gap_ms) * sample_rate / 1000, tf.int32)
+        offset = start - gap - other_end if before else end + gap - other_start  # other's t -> clip's t
+        source = t - offset[:, tf.newaxis]
+        inside = (source >= other_start[:, tf.newaxis]) & (source < other_end[:, tf.newaxis])
+        words = tf.gather(tf.gather(waves, pick), tf.clip_by_value(source, 0, length - 1), batch_dims=1)
+        chosen = (
+            _chance(batch, config.context_prob) & (pick != tf.range(batch)) & (labels != bare) & (start < end)
+        )
+        gain = 10 ** (_uniform(batch, -6.0, 0.0) / 20) * tf.cast(chosen, tf.float32)
+        waves = waves + tf.where(inside, words, 0.0) * gain[:, tf.newaxis]
+    return waves
 
 
 BABBLE_TALKERS = 3
