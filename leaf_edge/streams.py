@@ -114,9 +114,10 @@ def build_running_streams(
     rate: int,
     seed: int,
     stream_seconds: float = STREAM_SECONDS,
+    word_gap: tuple[float, float] = WORD_GAP_SECONDS,
 ) -> list[tuple[np.ndarray, list[Word]]]:
     """Each keyword's speech between the speech of one or two carrier words (unknown words)
-    before and after it, a short gap between words; these utterances in shuffled order, each
+    before and after it, ``word_gap`` seconds between words; these utterances in shuffled order, each
     after a pause of quiet noise. A :class:`Word` marks each keyword from its speech's start."""
     rng = np.random.default_rng([seed, 1])
 
@@ -136,12 +137,12 @@ def build_running_streams(
         before, after = carrier_words(), carrier_words()
         parts = [gap(*PAUSE_SECONDS)]
         for word in before:
-            parts += [word, gap(*WORD_GAP_SECONDS)]
+            parts += [word, gap(*word_gap)]
         keyword_at = sum(map(len, parts))
         parts.append(spoken(clip))
         keyword_end = sum(map(len, parts))
         for word in after:
-            parts += [gap(*WORD_GAP_SECONDS), word]
+            parts += [gap(*word_gap), word]
         utterances.append((np.concatenate(parts), label, keyword_at, keyword_end))
     streams, parts, words, now = [], [], [], 0
     for audio, label, keyword_at, keyword_end in utterances:
