@@ -14,11 +14,11 @@ import numpy as np  # noqa: E402
 
 from leaf_edge.data.folders import (  # noqa: E402
     DataError,
-    clip_engines,
-    clip_voices,
     index_folder,
     load_split,
     manifest_key,
+    manifest_rows,
+    voice_name,
 )
 from leaf_edge.frontends import gabor  # noqa: E402
 from leaf_edge.frontends.leaf import Leaf  # noqa: E402
@@ -28,6 +28,7 @@ from leaf_edge.model import model_frontend, model_labels  # noqa: E402
 from leaf_edge.runs import load_run  # noqa: E402
 
 WORST_VOICES = 5  # voices named in the text report; --json has them all
+MIN_VOICE_CLIPS = 10  # fewer clips say too little of a voice to name it among the worst
 
 
 def classification_report(labels: list[str], truth: np.ndarray, predicted: np.ndarray) -> dict:
@@ -161,10 +162,14 @@ def _report(data: Path, split: str, labels: list[str], loaded, predicted: np.nda
     report.update(classification_report(labels, loaded.labels, predicted))
     report["warning"] = dominant_class_warning(predicted, loaded.labels, labels, "the model")
     try:  # by engine and by voice, from the set's manifest.csv
-        for key, groups in (("by_engine", clip_engines(data)), ("by_voice", clip_voices(data))):
-            report[key] = accuracy_by(groups, loaded.paths, loaded.labels, predicted)
+        rows = manifest_rows(data)
     except DataError:
         report["by_engine"] = report["by_voice"] = None
+    else:
+        engines = {path: row["engine"] for path, row in rows.items()}
+        voices = {path: voice_name(row) for path, row in rows.items()}
+        report["by_engine"] = accuracy_by(engines, loaded.paths, loaded.labels, predicted)
+        report["by_voice"] = accuracy_by(voices, loaded.paths, loaded.labels, predicted)
     report["unreadable"] = len(loaded.problems)
     return report
 
@@ -233,10 +238,12 @@ def format_report(report: dict) -> str:
                 f"{e} {row['accuracy']:.4f} ({row['clips']})" for e, row in report["by_engine"].items()
             )
         )
-    if report.get("by_voice") and len(report["by_voice"]) > len(report["by_engine"]):
-        worst = sorted(report["by_voice"].items(), key=lambda item: item[1]["accuracy"])[:WORST_VOICES]
+    spoken = {v: row for v, row in (report.get("by_voice") or {}).items()
+              if not v.startswith("noise") and row["clips"] >= MIN_VOICE_CLIPS}  # fmt: skip
+    if len(spoken) > 1:
+        worst = sorted(spoken.items(), key=lambda item: item[1]["accuracy"])[:WORST_VOICES]
         lines.append(
-            f"worst voices (of {len(report['by_voice'])}): "
+            f"worst voices (of {len(spoken)} with {MIN_VOICE_CLIPS} clips or more): "
             + ", ".join(f"{v} {row['accuracy']:.4f} ({row['clips']})" for v, row in worst)
         )
     lines += [f"{name}: {path}" for name, path in report["files"].items()]

@@ -119,6 +119,8 @@ def build_running_streams(
     """Each keyword's speech between the speech of one or two carrier words (unknown words)
     before and after it, ``word_gap`` seconds between words; these utterances in shuffled order, each
     after a pause of quiet noise. A :class:`Word` marks each keyword from its speech's start."""
+    if not carriers:
+        raise DataError("running speech needs unknown-word clips to put the keywords between")
     rng = np.random.default_rng([seed, 1])
 
     def spoken(clip: np.ndarray) -> np.ndarray:
@@ -294,7 +296,7 @@ def det_curve(streams: list[ScoredStream], scoring: Scoring, settings: Detection
     curve = []
     for threshold in DET_THRESHOLDS:
         moved = dataclasses.replace(settings, threshold=float(threshold), thresholds={})
-        figures = stream_figures(streams, scoring, moved)
+        figures = _figures([s for s in streams if s.kind != RUNNING], scoring, moved)
         curve.append({
             "threshold": float(threshold),
             "false_reject_rate": figures["false_reject_rate"],
@@ -330,8 +332,6 @@ def score_streams(
         for audio, words in build_streams(clips, rate, seed, fillers=fillers or None):
             streams.append(score_stream(classifier, audio, kind, words))
     carriers = [clip for label, clip in other if label == UNKNOWN]
-    if running_speech and not carriers:
-        raise DataError("running speech needs unknown-word clips to put the keywords between")
     for audio, words in build_running_streams(spoken, carriers, rate, seed) if running_speech else []:
         streams.append(score_stream(classifier, audio, RUNNING, words))
     for path in negatives:

@@ -192,22 +192,26 @@ def add_noise(waves, noise_bank: tf.Tensor, config: AugmentConfig):
     return waves + noise * scale[:, tf.newaxis]
 
 
-SPEECH_FLOOR_DB = -35.0  # a clip's speech: the frames within this of its loudest
+CONTEXT_SPEECH_DB = -35.0  # a clip's speech: the 10 ms frames whose peak is within this of its loudest...
+CONTEXT_NOISE_DB = 10.0  # ...and this far above its noise floor (the peak of its quietest tenth of frames)
 SPEECH_FRAME_MS = 10.0
 
 
 def speech_bounds(waves, sample_rate: int):
-    """First and one past the last sample of each clip's speech (frames within SPEECH_FLOOR_DB of
-    its loudest; a silent clip gives (length, 0))."""
+    """First and one past the last sample of each clip's speech, to the frame; a silent clip
+    gives (frames * frame, 0). The noise floor keeps a recording with noise all through from
+    counting as speech all through."""
     batch, length = tf.shape(waves)[0], waves.shape[1]
     frame = int(sample_rate * SPEECH_FRAME_MS / 1000)
     frames = length // frame
     peaks = tf.reduce_max(tf.abs(tf.reshape(waves[:, : frames * frame], [batch, frames, frame])), axis=2)
-    loud = (peaks >= tf.reduce_max(peaks, axis=1, keepdims=True) * 10 ** (SPEECH_FLOOR_DB / 20)) & (peaks > 0)
+    floor = tf.sort(peaks, axis=1)[:, frames // 10 : frames // 10 + 1] * 10 ** (CONTEXT_NOISE_DB / 20)
+    loud = peaks >= tf.reduce_max(peaks, axis=1, keepdims=True) * 10 ** (CONTEXT_SPEECH_DB / 20)
+    loud &= (peaks > floor) & (peaks > 0)
     index = tf.range(frames)[tf.newaxis, :]
     first = tf.reduce_min(tf.where(loud, index, frames), axis=1) * frame
     last = (tf.reduce_max(tf.where(loud, index, -1), axis=1) + 1) * frame
-    return tf.minimum(first, length), last
+    return first, last
 
 
 def add_context_words(waves, labels, carrier: int, bare: int, config: AugmentConfig, sample_rate: int):

@@ -226,13 +226,9 @@ def clip_engines(root: str | Path) -> dict[str, str]:
     return {path: row["engine"] for path, row in manifest_rows(root).items()}
 
 
-def clip_voices(root: str | Path) -> dict[str, str]:
-    """Each clip's voice as ``engine/voice`` (espeak-ng's variant dropped: ``en-us+m3`` is ``en-us``),
-    ``+world`` after it when the speaker was made by resynthesis."""
-    return {path: _voice_name(row) for path, row in manifest_rows(root).items()}
-
-
-def _voice_name(row: dict[str, str]) -> str:
+def voice_name(row: dict[str, str]) -> str:
+    """A clip's voice from its manifest row: ``engine/voice`` (espeak-ng's variant dropped: ``en-us+m3``
+    is ``en-us``), ``+world`` after it when the speaker was made by resynthesis."""
     world = "+world" if '"resynthesis"' in (row.get("settings") or "") else ""
     return f"{row['engine']}/{(row.get('voice') or '?').split('+')[0]}{world}"
 

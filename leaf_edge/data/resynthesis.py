@@ -43,7 +43,8 @@ class Resynthesis:
     @classmethod
     def draw(cls, rng: np.random.Generator) -> Resynthesis:
         """A speaker's changes: pitch 0.75-1.35x, range 0.6-1.8x, formants 0.88-1.14x, up to 2 %
-        jitter, 8 % shimmer, 40 % breathiness, a tilt of -3 to +2 dB an octave above 500 Hz."""
+        jitter, 8 % shimmer, 40 % breathiness, a tilt of -3 to +2 dB an octave (turning around
+        500 Hz, flat below 200 Hz)."""
         return cls(
             pitch_scale=float(np.exp(rng.uniform(np.log(0.75), np.log(1.35)))),
             pitch_range=float(rng.uniform(0.6, 1.8)),
