@@ -111,6 +111,10 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             (low, high), files = augment.speed_range, len(index.files["train"])
             log(f"speed and pitch changed {low:g}-{high:g}x on {augment.speed_prob:.0%} of the clips "
                 f"({task_of(index.labels)}, {files} training files; --speed-range changes it)")  # fmt: skip
+        if context is not None:
+            (low, high), share = augment.context_gap_ms, augment.context_prob
+            log(f"context words: an unknown word {low:g}-{high:g} ms before the word of {share:.0%} of the "
+                f"clips, and one after it of {share:.0%}")  # fmt: skip
 
         with strategy.scope():
             model = build_model(
