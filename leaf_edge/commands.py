@@ -43,6 +43,8 @@ def data() -> None:
               "common English words (0: Speech Commands' 37 words).")  # fmt: skip
 @click.option("--unknown-per-speaker", type=click.IntRange(0), default=2, show_default=True,
               help="Unknown words each speaker says.")  # fmt: skip
+@click.option("--phrases-per-speaker", type=click.IntRange(0), default=0, show_default=True,
+              help="Short phrases of common words (no keyword) each speaker says, as unknown.")  # fmt: skip
 @user_errors
 def keywords(
     out: Path,
@@ -54,6 +56,7 @@ def keywords(
     resynthesis_share: float,
     common_words: int,
     unknown_per_speaker: int,
+    phrases_per_speaker: int,
 ) -> None:
     """Generate the built-in 12-label keyword set (Speech Commands layout) into OUT.
 
@@ -80,6 +83,7 @@ def keywords(
         resynthesis_share=resynthesis_share,
         common_words=common_words,
         unknown_words_per_speaker=unknown_per_speaker,
+        phrases_per_speaker=phrases_per_speaker,
     )
     summary = generate_keywords(out, config, workers)
     dropped = summary["dropped"]

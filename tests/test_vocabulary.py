@@ -16,6 +16,7 @@ from leaf_edge.data.vocabulary import (
     near_misses,
     phone_distance,
     pronunciations,
+    short_words,
     sounds_like,
     word_scores,
 )
@@ -77,16 +78,36 @@ def test_speakers_say_near_misses_and_common_words():
     assert [s.split for s in speakers] == [s.split for s in plain]
 
 
+def test_speakers_say_phrases_of_common_words_and_nothing_else_changes():
+    plain = synth.plan_speakers(synth.KeywordSetConfig(speakers=30))
+    speakers = synth.plan_speakers(synth.KeywordSetConfig(speakers=30, phrases_per_speaker=3))
+    pool, keywords = set(short_words(KEYWORDS, synth.PHRASE_POOL)), set(KEYWORDS)
+    lexicon = pronunciations()
+    assert len(pool) == synth.PHRASE_POOL and all(len(lexicon[word]) <= 3 for word in pool)
+    for speaker, same in zip(speakers, plain, strict=True):
+        *words, first, second, third = speaker.words
+        assert words == same.words and (speaker.voice, speaker.split, speaker.clip_seed) == (
+            same.voice, same.split, same.clip_seed,
+        )  # fmt: skip
+        for phrase in (first, second, third):
+            said = phrase.split()
+            assert 2 <= len(said) <= 3 and len(set(said)) == len(said) and set(said) <= pool - keywords
+
+
 def test_cli_builds_a_keyword_set_with_lexicon_words(tmp_path):
     out = tmp_path / "kw"
     args = ["data", "keywords", str(out), "--speakers", "3", "--engines", "flite", "--workers", "1"]
-    result = CliRunner().invoke(main, [*args, "--common-words", "300", "--unknown-per-speaker", "4"])
+    asked = ["--common-words", "300", "--unknown-per-speaker", "4", "--phrases-per-speaker", "2"]
+    result = CliRunner().invoke(main, [*args, *asked])
     assert result.exit_code == 0, result.output
     with open(out / "manifest.csv") as f:
         rows = list(csv.DictReader(f))
-    unknown = [row["text"] for row in rows if row["label"] == "_unknown_"]
+    unknown = [row["text"] for row in rows if row["label"] == "_unknown_" and " " not in row["text"]]
     vocabulary = set(near_misses(KEYWORDS)) | set(common_words(KEYWORDS, 300))
     assert len(unknown) >= 9 and set(unknown) <= vocabulary  # 12, less any dropped
+    phrases = [row for row in rows if " " in row["text"]]  # 6, less any too long for the clip
+    assert len(phrases) >= 3 and all(row["label"] == "_unknown_" for row in phrases)
+    assert all(row["path"].split("/")[0] == row["text"].replace(" ", "-") for row in phrases)
     assert set(index_folder(out).labels) == set(LABELS)
     for asked in (["--unknown-per-speaker", "38"], ["--common-words", "2", "--unknown-per-speaker", "6"]):
         refused = CliRunner().invoke(main, [*args[:2], str(tmp_path / "more"), *args[3:], *asked])

@@ -35,7 +35,7 @@ from leaf_edge.data import engines, noise
 from leaf_edge.data.folders import DataError
 from leaf_edge.data.generated import build_atomically, write_background_noise, write_manifest
 from leaf_edge.data.resynthesis import Resynthesis, require_pyworld
-from leaf_edge.data.vocabulary import common_words, near_misses
+from leaf_edge.data.vocabulary import common_words, near_misses, short_words
 from leaf_edge.data.words import KEYWORDS, UNKNOWN_WORDS
 
 SPLITS = ("train", "validation", "test")
@@ -53,6 +53,7 @@ class KeywordSetConfig:
     resynthesis_share: float = 0.0  # share of speakers made new by WORLD resynthesis (resynthesis.py)
     unknown_words_per_speaker: int = 2
     common_words: int = 0  # > 0: unknown words from the lexicons (leaf_edge.data.vocabulary)
+    phrases_per_speaker: int = 0  # short phrases of common words, none a keyword (unknown too)
     silence_per_speaker: float = 1.2
     validation_share: float = 0.1
     test_share: float = 0.1
@@ -132,6 +133,27 @@ def unknown_word_draw(config: KeywordSetConfig, rng: np.random.Generator) -> lis
     return [*map(str, close), *map(str, common)]
 
 
+PHRASE_WORDS = (2, 3)  # words a phrase, drawn uniformly
+PHRASE_POOL = 300  # the most common short words (3 phones or fewer) phrases are made of
+
+
+def phrase_draw(config: KeywordSetConfig, index: int) -> list[str]:
+    """Speaker ``index``'s phrases, from a stream of its own (as :func:`accent_draw`): two or three
+    of the most common short words that are not a keyword, do not sound like one and are not a
+    near-miss."""
+    if not config.phrases_per_speaker:
+        return []  # and the lexicons need not be installed
+    rng = np.random.default_rng([config.seed, 6, index])
+    pool = short_words(KEYWORDS, PHRASE_POOL)
+    lengths = rng.integers(PHRASE_WORDS[0], PHRASE_WORDS[1] + 1, config.phrases_per_speaker)
+    return [" ".join(map(str, rng.choice(pool, n, replace=False))) for n in lengths]
+
+
+def word_folder(text: str) -> str:
+    """The folder of a word's clips; a phrase's words joined by ``-``."""
+    return text.replace(" ", "-")
+
+
 def check_unknown_words(config: KeywordSetConfig) -> None:
     """Refuse more unknown words a speaker than :func:`unknown_word_draw` has to draw from."""
     count = config.unknown_words_per_speaker
@@ -167,7 +189,7 @@ def plan_speakers(config: KeywordSetConfig) -> list[Speaker]:
                     split=_split_for(int(order[position]), count, config),
                     voice=voice,
                     tract_scale=float(rng.uniform(0.9, 1.12)),
-                    words=[*KEYWORDS, *unknown],
+                    words=[*KEYWORDS, *unknown, *phrase_draw(config, index)],
                     clip_seed=int(rng.integers(2**31)),
                     resynthesis=resynthesis_draw(config, index),
                 )
@@ -220,8 +242,8 @@ def render_speaker(speaker: Speaker, config: KeywordSetConfig, out: Path) -> Spe
         clip = np.zeros(clip_samples, np.float32)
         offset = int(rng.integers(0, clip_samples - len(trimmed) + 1))
         clip[offset : offset + len(trimmed)] = 0.5 * trimmed / np.abs(trimmed).max()
-        relative = f"{word}/{speaker.speaker_id}_nohash_{k}.wav"
-        (out / word).mkdir(exist_ok=True)
+        relative = f"{word_folder(word)}/{speaker.speaker_id}_nohash_{k}.wav"
+        (out / word_folder(word)).mkdir(exist_ok=True)
         sf.write(out / relative, clip, config.sample_rate, subtype="PCM_16")
         result.clips.append(
             Clip(relative, word if word in KEYWORDS else UNKNOWN, word, speaker.voice.engine,
@@ -262,6 +284,7 @@ def generate_keywords(
     if config.accent_share > 0 and "festival" in config.engines:
         engines.require_accent_voices()
     check_unknown_words(config)  # before OUT is started (and the lexicons are there)
+    phrase_draw(config, 0)  # the lexicons phrases are drawn from, too
     if config.resynthesis_share > 0:
         require_pyworld()
     return build_atomically(out, lambda partial: _generate(partial, config, workers, progress))

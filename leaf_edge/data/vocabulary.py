@@ -57,6 +57,13 @@ def word_scores(path: Path = WSJ_LEXICON) -> dict[str, float]:
     return found
 
 
+def short_words(keywords: tuple[str, ...], count: int, max_phones: int = 3) -> tuple[str, ...]:
+    """The ``count`` most common of :func:`common_words` that have at most ``max_phones`` phones:
+    words a phrase of two or three still fits a one-second clip with."""
+    lexicon = pronunciations()
+    return tuple(w for w in common_words(keywords, len(lexicon)) if len(lexicon[w]) <= max_phones)[:count]
+
+
 def phone_distance(a: tuple[str, ...], b: tuple[str, ...]) -> int:
     """Edit distance between two phone sequences (insertions, deletions, substitutions)."""
     row = list(range(len(b) + 1))
