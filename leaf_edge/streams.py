@@ -2,7 +2,7 @@
 
 A model is judged as ``leaf-edge listen`` uses it: the .tflite file runs in
 :class:`device.Classifier` (LiteRT, its streaming model where it has one) over long streams, and
-its events are compared with what was said. Three kinds of stream:
+its events are compared with what was said. Four kinds of stream:
 
 - ``keywords``: every keyword clip of a split after a pause, in shuffled order: misses per keyword,
   latency, and events of the wrong label;
