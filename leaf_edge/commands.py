@@ -269,6 +269,8 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--babble/--no-babble", default=False, help="Other talkers behind half the clips; off.")
 @click.option("--context-words/--no-context-words", default=False,
               help="Running speech: unknown words just before and after half the clips' words.")  # fmt: skip
+@click.option("--keyword-fragments/--no-keyword-fragments", default=False,
+              help="A fifth of the keyword clips cut to their word's head or tail, as unknown.")  # fmt: skip
 @click.option(
     "--mixup",
     metavar="ALPHA",
@@ -307,8 +309,8 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
-          rooms, speed, speed_range, gain, specaugment, eq, warp, babble, context_words, mixup,
-          hold_out_engine, split_by, validation_share, test_share, test_dir, background, negatives,
+          rooms, speed, speed_range, gain, specaugment, eq, warp, babble, context_words, keyword_fragments,
+          mixup, hold_out_engine, split_by, validation_share, test_share, test_dir, background, negatives,
           checkpoint_by, freeze_frontend, distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
@@ -346,6 +348,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
             warp=0.15 if warp else 0.0,
             babble_prob=0.5 if babble else 0.0,
             context_prob=0.5 if context_words else 0.0,
+            fragment_prob=0.2 if keyword_fragments else 0.0,
             mixup=_non_negative(mixup, "--mixup"),
         )
     config = TrainConfig(

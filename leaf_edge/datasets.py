@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from leaf_edge.data.augment import add_context_words, augment_batch, mixup
+from leaf_edge.data.augment import add_context_words, augment_batch, cut_keywords, mixup
 from leaf_edge.data.folders import DataError, DatasetIndex, LoadedSplit, load_split
 from leaf_edge.negative_training import mix_in_negatives
 from leaf_edge.runs import TrainConfig
+
+if TYPE_CHECKING:
+    from leaf_edge.recipe import WordLabels
 
 # An epoch is at least this many steps: on a small set one pass is a handful of steps, too few
 # for the per-epoch validation, checkpoint and learning-rate warm-up to mean anything.
@@ -51,19 +55,22 @@ def training_dataset(
     n_labels: int,
     alpha: float = 0.0,
     negatives: tuple | None = None,
-    context: tuple[int, int] | None = None,
+    words: WordLabels | None = None,
 ) -> tf.data.Dataset:
     """Shuffled, batched, augmented on the fly, with one-hot targets (blended by mixup where it
     is on); repeats forever (steps per epoch are fixed). ``negatives`` (bank, hard-negative pool,
-    silence label) replaces a share of every batch by windows of negative audio; ``context``
-    (unknown label, silence label or -1) puts unknown words around the clips' words."""
+    silence label) replaces a share of every batch by windows of negative audio; ``words`` (the
+    labels they need) turns on keyword fragments and context words where the recipe asks."""
     dataset = tf.data.Dataset.from_tensor_slices((split.waves, split.labels))
     dataset = dataset.shuffle(len(split.labels), seed=config.seed, reshuffle_each_iteration=True)
     dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
 
     def augment(waves, labels):
-        if context is not None:
-            waves = add_context_words(waves, labels, *context, config.augment, config.spec.sample_rate)
+        rate = config.spec.sample_rate
+        if words is not None and config.augment.fragment_prob:
+            waves, labels = cut_keywords(waves, labels, words.keywords, words.unknown, config.augment, rate)
+        if words is not None and config.augment.context_prob:
+            waves = add_context_words(waves, labels, words.unknown, words.silence, config.augment, rate)
         if negatives is not None:
             waves, labels = mix_in_negatives(waves, labels, *negatives)
         waves = augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank)

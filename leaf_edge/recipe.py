@@ -113,14 +113,31 @@ def check_negative_options(config: TrainConfig, index: DatasetIndex) -> None:
         check_negative_folder(config.negatives)
 
 
-def context_labels(config: TrainConfig, index: DatasetIndex) -> tuple[int, int] | None:
-    """(unknown label, silence label or -1) for ``--context-words``; None when it is off. A data
-    set without an ``_unknown_`` class has no words to put around the clips': a one-line error."""
-    if not config.augment.context_prob:
+@dataclasses.dataclass(frozen=True)
+class WordLabels:
+    """The label numbers that word augmentations (context words, keyword fragments) need."""
+
+    unknown: int
+    silence: int  # -1: the data set has no _silence_ class
+    keywords: tuple[int, ...]
+
+
+def word_labels(config: TrainConfig, index: DatasetIndex) -> WordLabels | None:
+    """The labels for ``--context-words`` and ``--keyword-fragments``; None when both are off. A
+    data set without an ``_unknown_`` class has no words to put around the clips' and nothing to
+    call a fragment: a one-line error."""
+    options = {
+        "--context-words": config.augment.context_prob,
+        "--keyword-fragments": config.augment.fragment_prob,
+    }
+    asked = [name for name, prob in options.items() if prob]
+    if not asked:
         return None
     if UNKNOWN not in index.labels:
-        raise DataError(f"--context-words needs an {UNKNOWN} class: its words go around the others")
-    return index.labels.index(UNKNOWN), index.labels.index(SILENCE) if SILENCE in index.labels else -1
+        raise DataError(f"{' and '.join(asked)}: the data set needs an {UNKNOWN} class, the words they use")
+    keywords = tuple(i for i, label in enumerate(index.labels) if label not in (UNKNOWN, SILENCE))
+    silence = index.labels.index(SILENCE) if SILENCE in index.labels else -1
+    return WordLabels(index.labels.index(UNKNOWN), silence, keywords)
 
 
 def negative_audio(config: TrainConfig, log=print) -> np.ndarray | None:

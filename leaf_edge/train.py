@@ -18,7 +18,7 @@ from pathlib import Path
 
 import keras
 
-from device.contract import BACKGROUND_LABELS, SILENCE, task_of
+from device.contract import BACKGROUND_LABELS, SILENCE, UNKNOWN, task_of
 from leaf_edge.checkpoints import BACKUP_DIR, EpochLog, KillSafeBackup
 from leaf_edge.classifiers import auto_classifier
 from leaf_edge.datasets import data_summary, evaluation_dataset, load_data, steps_per_epoch, training_dataset
@@ -30,11 +30,11 @@ from leaf_edge.negative_training import HardNegativeMiner, StreamProxy, hard_neg
 from leaf_edge.recipe import (
     augmentation_sources,
     check_negative_options,
-    context_labels,
     keep_conversion_inputs,
     negative_audio,
     settle_speed,
     spec_augment_layer,
+    word_labels,
 )
 from leaf_edge.run_files import CONVERSION_FILE
 from leaf_edge.runs import TrainConfig, prepare_run, run_lock
@@ -71,7 +71,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     index = config.index()  # before the run folder exists: bad data or options leave nothing behind
     config = settle_speed(config, index)
     check_negative_options(config, index)
-    context = context_labels(config, index)
+    words = word_labels(config, index)
     resuming = prepare_run(workdir, config)
     with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
         previous = workdir / "metrics.json"
@@ -98,7 +98,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         )
         negatives = None if bank is None else (noise_bank, pool, index.labels.index(SILENCE))
         train_data = training_dataset(
-            splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives, context
+            splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives, words
         )
         why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
         log(
@@ -111,7 +111,11 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
             (low, high), files = augment.speed_range, len(index.files["train"])
             log(f"speed and pitch changed {low:g}-{high:g}x on {augment.speed_prob:.0%} of the clips "
                 f"({task_of(index.labels)}, {files} training files; --speed-range changes it)")  # fmt: skip
-        if context is not None:
+        if augment.fragment_prob:
+            low, high = augment.fragment_share
+            log(f"keyword fragments: {augment.fragment_prob:.0%} of the keyword clips cut to the head or "
+                f"tail of their word ({low:.0%}-{high:.0%} of it) and called {UNKNOWN}")  # fmt: skip
+        if augment.context_prob:
             (low, high), share = augment.context_gap_ms, augment.context_prob
             log(f"context words: an unknown word {low:g}-{high:g} ms before the word of {share:.0%} of the "
                 f"clips, and one after it of {share:.0%}")  # fmt: skip

@@ -13,6 +13,7 @@ from leaf_edge.data.augment import (
     add_context_words,
     add_noise,
     augment_batch,
+    cut_keywords,
     equalise,
     make_rooms,
     mixup,
@@ -22,7 +23,7 @@ from leaf_edge.data.augment import (
 )
 from leaf_edge.data.folders import DatasetIndex
 from leaf_edge.layers import SpecAugment
-from leaf_edge.recipe import settle_speed
+from leaf_edge.recipe import WordLabels, settle_speed
 from leaf_edge.runs import TrainConfig
 
 RATE = 16000
@@ -201,23 +202,55 @@ def test_speech_bounds_find_a_word_in_a_noisy_recording():
     assert start[2] >= end[2]
 
 
-def test_context_words_reach_the_training_batches():
-    """``train --context-words``: the tf.data pipeline (graph mode) gives about half the clips'
-    words a neighbour on each side; without ``context`` none."""
+def test_keyword_fragments_keep_a_head_or_tail_and_are_unknown():
+    """With fragment_prob 1 every keyword clip (labels 0 and 1: 0.5 over 400-600 ms at 1 kHz)
+    keeps one piece of its word, 20-45 % of it from its start or to its end, silence elsewhere,
+    and is labelled unknown (2); other clips stay as they were."""
+    rate = 1000
+    waves = np.zeros((8, rate), np.float32)
+    waves[:, 400:600] = 0.5 * np.linspace(1, 2, 200)  # a ramp: where a piece came from shows
+    labels = tf.constant([0, 1, 0, 1, 0, 1, 2, 3])
+    config = dataclasses.replace(AugmentConfig(), fragment_prob=1.0)
+    out, relabelled = cut_keywords(tf.constant(waves), labels, (0, 1), 2, config, rate)
+    out = out.numpy()
+    assert list(relabelled.numpy()) == [2] * 7 + [3]
+    for clip, original in zip(out[:6], waves[:6], strict=True):
+        kept = np.flatnonzero(clip)
+        assert 40 <= len(kept) <= 90 and np.all(np.diff(kept) == 1)  # one piece, 20-45 % of 200
+        assert kept[0] == 400 or kept[-1] == 599  # the word's head or tail
+        np.testing.assert_array_equal(clip[kept], original[kept])
+    np.testing.assert_array_equal(out[6:], waves[6:])
+    off = cut_keywords(tf.constant(waves), labels, (0, 1), 2, AugmentConfig(), rate)
+    np.testing.assert_array_equal(off[0].numpy(), waves)
+    np.testing.assert_array_equal(off[1].numpy(), labels.numpy())
+
+
+def test_word_augmentations_reach_the_training_batches():
+    """``train --context-words --keyword-fragments``: through the tf.data pipeline (graph mode)
+    about half the clips' words get a neighbour on each side, and some keyword clips (label 0)
+    are cut to a fragment and trained as unknown (2); without ``words`` neither happens."""
     from leaf_edge.data.folders import LoadedSplit
     from leaf_edge.datasets import training_dataset
 
     waves = np.zeros((64, RATE), np.float32)
     waves[:, 6000:10000] = 0.5  # 0.25 s of "speech" in each clip
-    split = LoadedSplit(waves, (np.arange(64) % 3).astype(np.int64), [], [None] * 64)
-    augment = dataclasses.replace(AugmentConfig.off(), context_prob=0.5)
-    config = TrainConfig(data="unused", batch_size=32, augment=augment)
+    labels = (np.arange(64) % 3).astype(np.int64)
+    split = LoadedSplit(waves, labels, [], [None] * 64)
 
-    def longer_clips(context):
-        batch, _ = next(iter(training_dataset(split, config, None, None, 3, context=context)))
-        return int((np.count_nonzero(batch.numpy(), axis=1) > 4000).sum())
+    def batch(words, **changes):
+        augment = dataclasses.replace(AugmentConfig.off(), **changes)
+        config = TrainConfig(data="unused", batch_size=32, augment=augment, seed=0)
+        clips, targets = next(iter(training_dataset(split, config, None, None, 3, words=words)))
+        return np.count_nonzero(clips.numpy(), axis=1), targets.numpy().argmax(axis=1)
 
-    assert 4 <= longer_clips((2, 1)) <= 28 and longer_clips(None) == 0
+    words = WordLabels(unknown=2, silence=1, keywords=(0,))
+    spoken, _ = batch(words, context_prob=0.5)
+    assert 4 <= (spoken > 4000).sum() <= 28
+    spoken, trained_as = batch(words, fragment_prob=0.5)
+    fragments = spoken < 4000 * 0.46  # at most 45 % of the word kept
+    assert fragments.sum() >= 1 and np.all(trained_as[fragments] == 2)  # about 5 of 11; none: p < 0.001
+    spoken, _ = batch(None, context_prob=0.5, fragment_prob=0.5)
+    assert np.all(spoken == 4000)
 
 
 def test_mixup_blends_clips_and_targets_with_the_same_weight():

@@ -138,9 +138,11 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
     bad_background = runner.invoke(main, args)
     assert bad_background.exit_code == 1 and f"--background {nowhere}:" in bad_background.output
     assert not (tmp_path / "r3").exists()  # nothing written: the same command, mended, starts afresh
-    no_unknown = runner.invoke(main, ["train", str(two), "--out", str(tmp_path / "r5"), "--context-words"])
+    args = ["train", str(two), "--out", str(tmp_path / "r5"), "--context-words", "--keyword-fragments"]
+    no_unknown = runner.invoke(main, args)
     assert no_unknown.exit_code == 1 and no_unknown.output.strip().splitlines() == [
-        "Error: --context-words needs an _unknown_ class: its words go around the others"
+        "Error: --context-words and --keyword-fragments: the data set needs an _unknown_ class, "
+        "the words they use"
     ]
     assert not (tmp_path / "r5").exists()
     bad_speed = runner.invoke(

@@ -1,7 +1,8 @@
 """Augmentation on the fly, in the tf.data pipeline, on batches of waveforms.
 
-Each epoch sees fresh variations of the same clean clips: optionally neighbouring words (another
-clip's unknown word just before or after the clip's own, as in running speech), speed and time
+Each epoch sees fresh variations of the same clean clips: optionally keyword fragments (the
+head or tail of a keyword, as unknown) and neighbouring words (another clip's unknown word just
+before or after the clip's own, as in running speech), speed and time
 shift (one resampling), optionally a random equaliser (timbre), a simulated room (impulse responses made
 once with pyroomacoustics, applied by FFT convolution), optionally babble (other clips of the
 batch, as competing talkers), background noise at a random SNR, and gain. Each is switchable.
@@ -39,6 +40,8 @@ class AugmentConfig:
     mixup: float = 0.0  # Beta(a, a) blend of two clips and labels; 0: off
     context_prob: float = 0.0  # an unknown word just before the clip's word, and after it, each this often
     context_gap_ms: tuple[float, float] = (50.0, 200.0)  # between the words
+    fragment_prob: float = 0.0  # keyword clips cut to the head or tail of their word, as unknown
+    fragment_share: tuple[float, float] = (0.2, 0.45)  # of the word's speech a fragment keeps
 
     @classmethod
     def off(cls) -> AugmentConfig:
@@ -241,6 +244,22 @@ def add_context_words(waves, labels, carrier: int, bare: int, config: AugmentCon
         gain = 10 ** (_uniform(batch, -6.0, 0.0) / 20) * tf.cast(chosen, tf.float32)
         waves = waves + tf.where(inside, words, 0.0) * gain[:, tf.newaxis]
     return waves
+
+
+def cut_keywords(waves, labels, keywords, unknown: int, config: AugmentConfig, sample_rate: int):
+    """Cut a share (``fragment_prob``) of the clips labelled one of ``keywords`` down to the head
+    or the tail of their word (``fragment_share`` of its speech, the rest silenced) and label them
+    ``unknown``: what a window sliding onto or off a keyword holds, which must not fire."""
+    batch, length = tf.shape(waves)[0], waves.shape[1]
+    start, end = speech_bounds(waves, sample_rate)
+    is_keyword = tf.reduce_any(tf.equal(labels[:, tf.newaxis], tf.constant(keywords, labels.dtype)), axis=1)
+    chosen = _chance(batch, config.fragment_prob) & is_keyword & (start < end)
+    kept = tf.cast(_uniform(batch, *config.fragment_share) * tf.cast(end - start, tf.float32), tf.int32)
+    head = _chance(batch, 0.5)
+    low, high = tf.where(head, start, end - kept), tf.where(head, start + kept, end)
+    t = tf.range(length)[tf.newaxis, :]
+    silenced = chosen[:, tf.newaxis] & ((t < low[:, tf.newaxis]) | (t >= high[:, tf.newaxis]))
+    return tf.where(silenced, 0.0, waves), tf.where(chosen, tf.cast(unknown, labels.dtype), labels)
 
 
 BABBLE_TALKERS = 3
