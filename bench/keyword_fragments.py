@@ -28,7 +28,7 @@ from leaf_edge.stream_report import split_clips  # noqa: E402
 from leaf_edge.streams import speech_span  # noqa: E402
 
 FIRES = 0.6  # the shipped detection threshold
-KEPT = (0.2, 0.45)  # of the word's speech a piece keeps, as `train --keyword-fragments` cuts them
+KEPT = (0.2, 0.45)  # of the word's speech a piece keeps, the share `train --keyword-fragments` keeps
 
 
 def pieces(clip: np.ndarray, share: float) -> dict[str, np.ndarray]:

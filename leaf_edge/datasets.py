@@ -66,11 +66,11 @@ def training_dataset(
     dataset = dataset.repeat().batch(config.batch_size, drop_remainder=True)
 
     def augment(waves, labels):
-        rate = config.spec.sample_rate
+        rate, said = config.spec.sample_rate, labels
         if words is not None and config.augment.fragment_prob:
             waves, labels = cut_keywords(waves, labels, words.keywords, words.unknown, config.augment, rate)
-        if words is not None and config.augment.context_prob:
-            waves = add_context_words(waves, labels, words.unknown, words.silence, config.augment, rate)
+        if words is not None and config.augment.context_prob:  # neighbours: unknown words, never fragments
+            waves = add_context_words(waves, said, words.unknown, words.silence, config.augment, rate)
         if negatives is not None:
             waves, labels = mix_in_negatives(waves, labels, *negatives)
         waves = augment_batch(waves, config.augment, config.spec.sample_rate, rooms, noise_bank)
