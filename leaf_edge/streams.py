@@ -71,11 +71,6 @@ def speech_span(clip: np.ndarray) -> tuple[int, int]:
     return (int(loud[0]), int(loud[-1]) + 1) if len(loud) else (0, len(clip))
 
 
-def speech_end(clip: np.ndarray, rate: int) -> float:
-    """Seconds from the clip's start to the end of its speech (:func:`speech_span`)."""
-    return speech_span(clip)[1] / rate
-
-
 def build_streams(
     clips: list[tuple[str, np.ndarray]],
     rate: int,
@@ -89,23 +84,19 @@ def build_streams(
     else quiet noise; the order and pauses follow ``seed``.
     """
     rng = np.random.default_rng(seed)
-    streams, parts, words, now = [], [], [], 0.0
-    for k in rng.permutation(len(clips)):
-        label, clip = clips[k]
-        pause = round(rng.uniform(*PAUSE_SECONDS) * rate)
-        parts.append(_pause(pause, rng, fillers))
-        now += pause / rate
-        words.append(Word(label, round(now, 4), round(now + speech_end(clip, rate), 4)))
-        parts.append(clip.astype(np.float32))
-        now += len(clip) / rate
-        if now >= stream_seconds:
-            parts.append(_pause(round(PAUSE_SECONDS[1] * rate), rng, fillers))
-            streams.append((np.concatenate(parts), words))
-            parts, words, now = [], [], 0.0
-    if words:
-        parts.append(_pause(round(PAUSE_SECONDS[1] * rate), rng, fillers))
-        streams.append((np.concatenate(parts), words))
-    return streams
+
+    def utterances():  # drawn as the streams are joined: the pauses keep their draws
+        for k in rng.permutation(len(clips)):
+            label, clip = clips[k]
+            pause = _pause(round(rng.uniform(*PAUSE_SECONDS) * rate), rng, fillers)
+            yield (
+                np.concatenate([pause, clip.astype(np.float32)]),
+                (label, len(pause), len(pause) + speech_span(clip)[1]),
+            )
+
+    return _into_streams(
+        utterances(), rate, stream_seconds, lambda: _pause(round(PAUSE_SECONDS[1] * rate), rng, fillers)
+    )
 
 
 def build_running_streams(
@@ -145,17 +136,25 @@ def build_running_streams(
         keyword_end = sum(map(len, parts))
         for word in after:
             parts += [gap(*word_gap), word]
-        utterances.append((np.concatenate(parts), label, keyword_at, keyword_end))
+        utterances.append((np.concatenate(parts), (label, keyword_at, keyword_end)))
+    return _into_streams(utterances, rate, stream_seconds, lambda: gap(PAUSE_SECONDS[1], PAUSE_SECONDS[1]))
+
+
+def _into_streams(
+    utterances, rate: int, stream_seconds: float, closing
+) -> list[tuple[np.ndarray, list[Word]]]:
+    """Utterances (audio, (label, start, speech end) in samples from the utterance's start) one
+    after another, cut into streams of about ``stream_seconds``, each closed by ``closing()``."""
     streams, parts, words, now = [], [], [], 0
-    for audio, label, keyword_at, keyword_end in utterances:
-        words.append(Word(label, round((now + keyword_at) / rate, 4), round((now + keyword_end) / rate, 4)))
+    for audio, (label, start, end) in utterances:
+        words.append(Word(label, round((now + start) / rate, 4), round((now + end) / rate, 4)))
         parts.append(audio)
         now += len(audio)
         if now >= stream_seconds * rate:
-            streams.append((np.concatenate([*parts, gap(PAUSE_SECONDS[1], PAUSE_SECONDS[1])]), words))
+            streams.append((np.concatenate([*parts, closing()]), words))
             parts, words, now = [], [], 0
     if words:
-        streams.append((np.concatenate([*parts, gap(PAUSE_SECONDS[1], PAUSE_SECONDS[1])]), words))
+        streams.append((np.concatenate([*parts, closing()]), words))
     return streams
 
 

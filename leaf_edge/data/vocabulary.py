@@ -57,6 +57,7 @@ def word_scores(path: Path = WSJ_LEXICON) -> dict[str, float]:
     return found
 
 
+@cache
 def short_words(keywords: tuple[str, ...], count: int, max_phones: int = 3) -> tuple[str, ...]:
     """The ``count`` most common of :func:`common_words` that have at most ``max_phones`` phones:
     words a phrase of two or three still fits a one-second clip with."""
