@@ -333,10 +333,12 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         raise click.UsageError("--gabor grouped needs a LEAF frontend")
 
     if not augment:
-        chosen = [name for name, on in (("--eq", eq), ("--warp", warp), ("--babble", babble),
-                  ("--context-words", context_words), ("--keyword-fragments", keyword_fragments)) if on]  # fmt: skip
+        opt_ins = {"--eq": eq, "--warp": warp, "--babble": babble, "--context-words": context_words,
+                   "--keyword-fragments": keyword_fragments}  # fmt: skip
+        chosen = [name for name, on in opt_ins.items() if on]
         if chosen:
-            raise click.UsageError(f"--no-augment turns all augmentation off; drop it or {', '.join(chosen)}")
+            dropped = ", ".join(chosen)
+            raise click.UsageError(f"--no-augment turns all augmentation off; drop it or {dropped}")
         aug = AugmentConfig.off()
     else:
         aug = dataclasses.replace(

@@ -152,7 +152,8 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
     args = ["train", str(two), "--out", str(tmp_path / "r6"), "--no-augment", "--context-words", "--babble"]
     contradiction = runner.invoke(main, args)
     assert contradiction.exit_code == 2 and not (tmp_path / "r6").exists()
-    assert "--no-augment turns all augmentation off; drop it or --babble, --context-words" in contradiction.output
+    said = "--no-augment turns all augmentation off; drop it or --babble, --context-words"
+    assert said in contradiction.output
     for bad in (missing, result, bad_background):
         assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
 
