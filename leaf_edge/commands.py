@@ -334,11 +334,12 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 
     if not augment:
         opt_ins = {"--eq": eq, "--warp": warp, "--babble": babble, "--context-words": context_words,
-                   "--keyword-fragments": keyword_fragments}  # fmt: skip
+                   "--keyword-fragments": keyword_fragments, "--speed-range": speed_range is not None,
+                   "--mixup": _non_negative(mixup, "--mixup") > 0}  # fmt: skip
         chosen = [name for name, on in opt_ins.items() if on]
         if chosen:
-            dropped = ", ".join(chosen)
-            raise click.UsageError(f"--no-augment turns all augmentation off; drop it or {dropped}")
+            dropped = "--no-augment, or " + ", ".join(chosen)
+            raise click.UsageError(f"--no-augment turns all augmentation off: drop {dropped}")
         aug = AugmentConfig.off()
     else:
         aug = dataclasses.replace(

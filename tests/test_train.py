@@ -150,9 +150,9 @@ def test_bad_data_gives_a_one_line_error(tmp_path):
     )
     assert bad_speed.exit_code == 2 and "--speed-range" in bad_speed.output and not (tmp_path / "r4").exists()
     args = ["train", str(two), "--out", str(tmp_path / "r6"), "--no-augment", "--context-words", "--babble"]
-    contradiction = runner.invoke(main, args)
+    contradiction = runner.invoke(main, [*args, "--mixup", "0.2"])
     assert contradiction.exit_code == 2 and not (tmp_path / "r6").exists()
-    said = "--no-augment turns all augmentation off; drop it or --babble, --context-words"
+    said = "--no-augment turns all augmentation off: drop --no-augment, or --babble, --context-words, --mixup"
     assert said in contradiction.output
     for bad in (missing, result, bad_background):
         assert "Traceback" not in bad.output and len(bad.output.strip().splitlines()) == 1
