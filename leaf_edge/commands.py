@@ -305,13 +305,16 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
               show_default=True, help="stream: keep the epoch that misses fewest validation keywords at "
               "4 false accepts an hour of validation negatives (needs --negatives).")  # fmt: skip
 @click.option("--freeze-frontend", is_flag=True, help="Keep the frontend at its mel-like initialisation.")
+@click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="RUN",
+              help="Start from a finished run's trained weights (fine-tuning): every layer that fits; "
+              "the label layer only when the labels are the same.")  # fmt: skip
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
 @user_errors
 def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learning_rate, seed, keywords,
           clip_seconds, sample_rate, n_filters, min_freq, max_freq, window_ms, stride_ms, augment, noise,
           rooms, speed, speed_range, gain, specaugment, eq, warp, babble, context_words, keyword_fragments,
           mixup, hold_out_engine, split_by, validation_share, test_share, test_dir, background, negatives,
-          checkpoint_by, freeze_frontend, distribute) -> None:  # fmt: skip
+          checkpoint_by, freeze_frontend, init_from, distribute) -> None:  # fmt: skip
     """Train a frontend + classifier on DATA (Speech Commands layout or a folder per label).
 
     Interrupted runs resume from their last finished epoch when the same command is rerun.
@@ -322,6 +325,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
       leaf-edge train data/keywords --frontend mel --out runs/mel
       leaf-edge train data/keywords --hold-out-engine flite --out runs/leaf-no-flite
       leaf-edge train data/keywords --negatives data/negatives --out runs/leaf-negatives
+      leaf-edge train my-voice/ --init-from runs/leaf --epochs 5 --lr 3e-4 --out runs/leaf-my-voice
     """
     from device.contract import AudioSpec
     from leaf_edge.data.augment import AugmentConfig
@@ -331,6 +335,10 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 
     if gabor != "exact" and frontend == "mel":
         raise click.UsageError("--gabor grouped needs a LEAF frontend")
+    if init_from and classifier == "auto":
+        from leaf_edge.warm_start import trained_classifier
+
+        classifier = trained_classifier(init_from)
 
     if not augment:
         opt_ins = {"--eq": eq, "--warp": warp, "--babble": babble, "--context-words": context_words,
@@ -377,6 +385,7 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
         negatives=str(negatives.resolve()) if negatives else None,
         checkpoint_by=checkpoint_by,
         freeze_frontend=freeze_frontend,
+        init_from=str(init_from.resolve()) if init_from else None,
         spec=AudioSpec(
             sample_rate=sample_rate,
             clip_seconds=clip_seconds or typical_clip_seconds(data_dir),

@@ -55,6 +55,7 @@ class TrainConfig:
     negatives: str | None = None  # a `leaf-edge data negatives` folder (leaf_edge.negative_training)
     checkpoint_by: str = "accuracy"  # or "stream": misses at a false-accept rate (needs negatives)
     freeze_frontend: bool = False  # keep the frontend at its (mel-like) initialisation
+    init_from: str | None = None  # a finished run whose trained weights the run starts from
     spec: AudioSpec = field(default_factory=AudioSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     distribute: bool = False

@@ -38,6 +38,7 @@ from leaf_edge.recipe import (
 )
 from leaf_edge.run_files import CONVERSION_FILE
 from leaf_edge.runs import TrainConfig, prepare_run, run_lock
+from leaf_edge.warm_start import load_source, warm_start
 
 
 def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
@@ -72,6 +73,9 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     config = settle_speed(config, index)
     check_negative_options(config, index)
     words = word_labels(config, index)
+    # checked before the run folder exists; a run that has finished an epoch resumes without it
+    fresh = not (run / "metrics.json").exists()
+    source = load_source(config.init_from, config.spec) if config.init_from and fresh else None
     resuming = prepare_run(workdir, config)
     with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
         previous = workdir / "metrics.json"
@@ -127,6 +131,8 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
                 labels=index.labels,
                 spec_augment=spec_augment_layer(config),
             )
+            if source is not None:
+                warm_start(model, source, config.init_from, log)
             model_frontend(model).trainable = not config.freeze_frontend
             _compile(model, config, steps)
         initial_epoch = 0
