@@ -304,8 +304,10 @@ def _csv(value: str | None) -> tuple[str, ...] | None:
 @click.option("--checkpoint-by", type=click.Choice(["accuracy", "stream"]), default="accuracy",
               show_default=True, help="stream: keep the epoch that misses fewest validation keywords at "
               "4 false accepts an hour of validation negatives (needs --negatives).")  # fmt: skip
-@click.option("--freeze-frontend", is_flag=True, help="Keep the frontend at its mel-like initialisation.")
-@click.option("--init-from", type=click.Path(exists=True, file_okay=False, path_type=Path), metavar="RUN",
+@click.option(
+    "--freeze-frontend", is_flag=True, help="Keep the frontend as it starts: mel-like, or --init-from's."
+)
+@click.option("--init-from", type=click.Path(file_okay=False, path_type=Path), metavar="RUN",
               help="Start from a finished run's trained weights (fine-tuning): every layer that fits; "
               "the label layer only when the labels are the same.")  # fmt: skip
 @click.option("--distribute", is_flag=True, help="tf.distribute: Mirrored, or MultiWorker with TF_CONFIG.")
@@ -335,10 +337,6 @@ def train(data_dir, run, frontend, gabor, classifier, epochs, batch_size, learni
 
     if gabor != "exact" and frontend == "mel":
         raise click.UsageError("--gabor grouped needs a LEAF frontend")
-    if init_from and classifier == "auto":
-        from leaf_edge.warm_start import trained_classifier
-
-        classifier = trained_classifier(init_from)
 
     if not augment:
         opt_ins = {"--eq": eq, "--warp": warp, "--babble": babble, "--context-words": context_words,

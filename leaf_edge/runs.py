@@ -54,7 +54,7 @@ class TrainConfig:
     background: str | None = None  # a folder of recordings, or "noise": a _silence_ class from it
     negatives: str | None = None  # a `leaf-edge data negatives` folder (leaf_edge.negative_training)
     checkpoint_by: str = "accuracy"  # or "stream": misses at a false-accept rate (needs negatives)
-    freeze_frontend: bool = False  # keep the frontend at its (mel-like) initialisation
+    freeze_frontend: bool = False  # keep the frontend as it starts (mel-like, or --init-from's)
     init_from: str | None = None  # a finished run whose trained weights the run starts from
     spec: AudioSpec = field(default_factory=AudioSpec)
     augment: AugmentConfig = field(default_factory=AugmentConfig)

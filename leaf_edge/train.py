@@ -38,7 +38,7 @@ from leaf_edge.recipe import (
 )
 from leaf_edge.run_files import CONVERSION_FILE
 from leaf_edge.runs import TrainConfig, prepare_run, run_lock
-from leaf_edge.warm_start import load_source, warm_start
+from leaf_edge.warm_start import has_begun, load_source, settle_classifier, warm_start
 
 
 def _compile(model: keras.Model, config: TrainConfig, steps_per_epoch: int) -> None:
@@ -73,9 +73,9 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
     config = settle_speed(config, index)
     check_negative_options(config, index)
     words = word_labels(config, index)
-    # checked before the run folder exists; a run that has finished an epoch resumes without it
-    fresh = not (run / "metrics.json").exists()
-    source = load_source(config.init_from, config.spec) if config.init_from and fresh else None
+    # checked before the run folder exists; a run that has begun resumes without it
+    source = load_source(config) if config.init_from and not has_begun(run) else None
+    config = settle_classifier(config, run, source)
     resuming = prepare_run(workdir, config)
     with run_lock(workdir):  # a second `train` on this folder refuses while this one runs
         previous = workdir / "metrics.json"
@@ -104,7 +104,7 @@ def train(config: TrainConfig, run: str | os.PathLike, verbose: int | None = Non
         train_data = training_dataset(
             splits["train"], config, rooms, noise_bank, len(index.labels), alpha, negatives, words
         )
-        why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as asked"
+        why = f"chosen for {clips} training clips" if config.classifier == "auto" else "as set"
         log(
             f"{classifier} ({why}), {steps} steps an epoch "
             f"({steps * config.batch_size / clips:.1f} passes over the training clips)"
