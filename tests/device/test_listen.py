@@ -56,6 +56,7 @@ def test_capture_at_another_rate_is_resampled(virtual_mic, keyword_model, tmp_pa
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err[-2000:]
     assert "at 44100 Hz, resampled to 16000 Hz" in out
+    assert "say each keyword on its own, with a pause of half a second or more around it\n" in out
     assert [line.split()[2] for line in out.splitlines() if " s  " in line] == WORDS[:3]
 
 
