@@ -64,6 +64,10 @@ def settle_classifier(config: TrainConfig, run: Path, source: keras.Model | None
     return dataclasses.replace(config, classifier=json.loads(saved.read_text())["classifier"])
 
 
+def _shapes(layer: keras.layers.Layer) -> list[tuple]:
+    return [tuple(w.shape) for w in layer.weights]
+
+
 def copy_weights(model: keras.Model, source: keras.Model) -> tuple[list[str], list[str]]:
     """Copy ``source``'s weights into ``model`` where the layer's name and weight shapes match;
     the feature normalisation only with the frontend, the labels layer only for the same labels.
@@ -72,15 +76,13 @@ def copy_weights(model: keras.Model, source: keras.Model) -> tuple[list[str], li
     copied, new = [], []
     theirs = {layer.name: layer for layer in source.layers}
     mine, its = model_frontend(model), model_frontend(source)
-    same_frontend = mine.name == its.name and [w.shape for w in mine.weights] == [
-        w.shape for w in its.weights
-    ]
+    same_frontend = mine.name == its.name and _shapes(mine) == _shapes(its)
     same_labels = model_labels(model) == model_labels(source)
     for layer in model.layers:
         if not layer.weights:
             continue
         other = theirs.get(layer.name)
-        fits = other is not None and [w.shape for w in layer.weights] == [w.shape for w in other.weights]
+        fits = other is not None and _shapes(layer) == _shapes(other)
         if layer.name == FEATURE_NORM:
             fits &= same_frontend
         if layer.name == "logits":
